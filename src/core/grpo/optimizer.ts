@@ -1,0 +1,122 @@
+/**
+ * AdamW (torch.optim.AdamW semantics: decoupled weight decay applied as p ← p·(1 − lr·wd) before
+ * the Adam step, bias-corrected moments, ε outside the square root), global-norm gradient clipping
+ * (torch.nn.utils.clip_grad_norm_), and transformers' LR schedules with linear warmup.
+ * tfjs's own AdamOptimizer couples weight decay and can't refuse a NaN gradient before touching
+ * the weights, hence this one.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { LrSchedulerType } from './config';
+
+export class NonFiniteError extends Error {
+  constructor(
+    readonly what: 'loss' | 'gradient',
+    readonly detail: string,
+  ) {
+    super(
+      `The ${what} is not finite (${detail}); the step was skipped and the weights are unchanged. ` +
+        'Lower learning_rate, set max_grad_norm, or check the reward functions for extreme values.',
+    );
+    this.name = 'NonFiniteError';
+  }
+}
+
+export interface AdamWOptions {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+  /** 0 = no clipping (the norm is still computed and reported). */
+  maxGradNorm: number;
+  /**
+   * Which variables get weight decay. transformers' Trainer leaves biases and norm weights out;
+   * the default does the same by name.
+   */
+  decays?: (name: string) => boolean;
+}
+
+const defaultDecays = (name: string): boolean => !/(bias|norm|ln_)/i.test(name);
+
+export interface StepReport {
+  /** Global L2 norm of the gradients before clipping (TRL's grad_norm). */
+  gradNorm: number;
+}
+
+export class AdamW {
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+  private t = 0;
+
+  /**
+   * Moments are allocated here, not lazily, so that tensor counts stay constant across steps.
+   * `vars` maps a stable name (the gradient map's key) to the variable.
+   */
+  constructor(
+    private readonly vars: ReadonlyMap<string, tf.Variable>,
+    private readonly opts: AdamWOptions,
+  ) {
+    for (const [name, p] of vars) {
+      this.m.set(name, tf.variable(tf.zerosLike(p), false));
+      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+    }
+  }
+
+  get stepCount(): number {
+    return this.t;
+  }
+
+  /**
+   * Clip and apply one step. Everything that can fail is checked before the first assignment, so
+   * a NonFiniteError leaves weights, moments and the step count as they were. Does not dispose `grads`.
+   */
+  step(grads: Readonly<Record<string, tf.Tensor>>, lr: number): StepReport {
+    for (const name of this.vars.keys()) {
+      if (!grads[name]) throw new Error(`AdamW.step: no gradient for "${name}"`);
+    }
+    const sq = tf.tidy(() => tf.addN([...this.vars.keys()].map((n) => tf.sum(tf.square(grads[n]!)))));
+    const gradNorm = Math.sqrt(sq.dataSync()[0]!);
+    sq.dispose();
+    if (!Number.isFinite(gradNorm)) throw new NonFiniteError('gradient', `global norm ${gradNorm}`);
+
+    // torch: clip_coef = max_norm / (norm + 1e-6), applied only when < 1.
+    const clip = this.opts.maxGradNorm > 0 ? Math.min(1, this.opts.maxGradNorm / (gradNorm + 1e-6)) : 1;
+    this.t += 1;
+    const { beta1: b1, beta2: b2, epsilon: eps, weightDecay: wd } = this.opts;
+    const bc1 = 1 - b1 ** this.t;
+    const bc2 = 1 - b2 ** this.t;
+    const decays = this.opts.decays ?? defaultDecays;
+    for (const [name, p] of this.vars) {
+      tf.tidy(() => {
+        const g = clip < 1 ? tf.mul(grads[name]!, clip) : grads[name]!;
+        const m = this.m.get(name)!;
+        const v = this.v.get(name)!;
+        m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
+        v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
+        const decayed = wd > 0 && decays(name) ? tf.mul(p, 1 - lr * wd) : p;
+        const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), eps));
+        p.assign(tf.sub(decayed, tf.mul(update, lr)));
+      });
+    }
+    return { gradNorm };
+  }
+
+  dispose(): void {
+    for (const x of this.m.values()) x.dispose();
+    for (const x of this.v.values()) x.dispose();
+    this.m.clear();
+    this.v.clear();
+  }
+}
+
+/**
+ * LR at a 0-based optimizer step, as transformers' get_scheduler: warmup = ceil(ratio × total)
+ * steps rising linearly from 0, then constant, linear decay to 0, or half-cosine to 0.
+ */
+export function learningRateAt(step: number, peak: number, type: LrSchedulerType, totalSteps: number, warmupRatio: number): number {
+  const warmup = Math.ceil(warmupRatio * totalSteps);
+  if (step < warmup) return (peak * step) / Math.max(1, warmup);
+  if (type === 'constant') return peak;
+  const progress = (step - warmup) / Math.max(1, totalSteps - warmup);
+  if (type === 'linear') return peak * Math.max(0, 1 - progress);
+  return peak * Math.max(0, 0.5 * (1 + Math.cos(Math.PI * Math.min(1, progress))));
+}
