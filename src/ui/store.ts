@@ -1,0 +1,303 @@
+/**
+ * Everything the worker has reported, plus the settings the user is editing. The page renders
+ * from here; the only way out to the worker is `client.send`.
+ */
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type {
+  BackendName,
+  BackendReport,
+  Command,
+  ModelSourceSpec,
+  ProbeReport,
+  RolloutView,
+  RunState,
+  TaskSpec,
+  UserRewardSpec,
+  WorkerEvent,
+} from '../worker/protocol';
+import type { WorkerClient } from './worker-client';
+import { applyPreset, defaultConfig, DEFAULT_PROBE_EVERY, toPatch, type ConfigValue, type GrpoFormConfig, type Preset } from './config-schema';
+
+/** Columnar, so charts hand arrays to uPlot without reshaping. */
+export interface MetricsHistory {
+  steps: number[];
+  /** One array per metric name, aligned with `steps`; null where a step did not report it. */
+  series: Record<string, (number | null)[]>;
+}
+
+export interface LogLine {
+  time: number;
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
+
+export interface ErrorReport {
+  id: number;
+  code: string;
+  message: string;
+  reward?: { name: string; line?: number; column?: number };
+}
+
+export interface ProgressReport {
+  phase: 'load' | 'rollout' | 'update' | 'probe' | 'save';
+  done: number;
+  total: number;
+  message?: string;
+}
+
+export interface BuiltinRewardWeight {
+  name: 'correctness' | 'format' | 'hierarchical';
+  weight: number;
+}
+
+export interface ModelInfo {
+  name: string;
+  arch: string;
+  params: number;
+  vocabSize: number;
+}
+
+export interface AppState {
+  runState: RunState;
+  stateReason: string | null;
+  backend: BackendReport | null;
+  model: ModelInfo | null;
+  resumable: boolean;
+  /** The source of the last load command, to retry with another backend. */
+  lastSource: ModelSourceSpec | null;
+  loadProgress: ProgressReport | null;
+  activity: ProgressReport | null;
+  metrics: MetricsHistory;
+  rollouts: { step: number; groups: RolloutView[] } | null;
+  probes: ProbeReport[];
+  logs: LogLine[];
+  errors: ErrorReport[];
+  /** The latest error per user reward function, shown inline in the editor. */
+  rewardErrors: Record<string, ErrorReport>;
+  checkpoints: { step: number; where: string }[];
+  exported: { name: string; data: ArrayBuffer }[] | null;
+  /** Wall-clock times (performance.now) of the first load command and first metrics event. */
+  timing: { loadRequestedAt: number | null; firstStepAt: number | null };
+
+  config: GrpoFormConfig;
+  preset: Preset['id'] | null;
+  probeEvery: number;
+  task: TaskSpec;
+  userRewards: UserRewardSpec[];
+  builtinRewards: BuiltinRewardWeight[];
+
+  handleEvent(event: WorkerEvent): void;
+  load(source: ModelSourceSpec, backend?: BackendName): void;
+  start(opts?: { resume?: boolean }): void;
+  pause(): void;
+  resume(): void;
+  step(): void;
+  stop(): void;
+  reset(): void;
+  save(): void;
+  exportModel(): void;
+  evalProbes(): void;
+  setConfigValue(name: string, value: ConfigValue): void;
+  choosePreset(id: Preset['id']): void;
+  setSettings(s: { config: GrpoFormConfig; probeEvery: number; preset?: Preset['id'] | null }): void;
+  setProbeEvery(n: number): void;
+  setTask(task: TaskSpec): void;
+  setUserRewards(rewards: UserRewardSpec[]): void;
+  setBuiltinWeight(name: BuiltinRewardWeight['name'], weight: number): void;
+  dismissError(id: number): void;
+  clearExported(): void;
+}
+
+export const MAX_LOG_LINES = 500;
+export const MAX_ERRORS = 50;
+/** Far more than a lecture run, few enough that copying the columns per step stays cheap. */
+export const MAX_METRIC_STEPS = 100_000;
+
+export const DEFAULT_REWARD_SOURCE = `(completion, problem) => {
+  // 1 when the text inside <answer>…</answer> equals the reference answer.
+  const m = completion.match(/<answer>([\\s\\S]*?)<\\/answer>/);
+  return m && m[1].trim() === problem.answer ? 1 : 0;
+}`;
+
+function emptyMetrics(): MetricsHistory {
+  return { steps: [], series: {} };
+}
+
+/** Appends one step; a step at or before the last one means the run rewound (reset, resume), so later steps go. */
+export function appendMetrics(h: MetricsHistory, step: number, metrics: Record<string, number>): MetricsHistory {
+  let keep = h.steps.length;
+  while (keep > 0 && h.steps[keep - 1]! >= step) keep--;
+  const drop = Math.max(0, keep + 1 - MAX_METRIC_STEPS);
+  const steps = h.steps.slice(drop, keep);
+  steps.push(step);
+  const series: Record<string, (number | null)[]> = {};
+  const names = new Set([...Object.keys(h.series), ...Object.keys(metrics)]);
+  for (const name of names) {
+    const old = h.series[name];
+    const col = old ? old.slice(drop, keep) : new Array<number | null>(steps.length - 1).fill(null);
+    const v = metrics[name];
+    col.push(typeof v === 'number' && Number.isFinite(v) ? v : null);
+    series[name] = col;
+  }
+  return { steps, series };
+}
+
+function now(): number {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now();
+}
+
+let nextErrorId = 1;
+
+export function createAppStore(client: WorkerClient): StoreApi<AppState> {
+  const store = createStore<AppState>()((set, get) => {
+    const send = (cmd: Command) => client.send(cmd);
+    const log = (level: LogLine['level'], message: string) =>
+      set((s) => ({ logs: [...s.logs.slice(-(MAX_LOG_LINES - 1)), { time: Date.now(), level, message }] }));
+
+    return {
+      runState: 'idle',
+      stateReason: null,
+      backend: null,
+      model: null,
+      resumable: false,
+      lastSource: null,
+      loadProgress: null,
+      activity: null,
+      metrics: emptyMetrics(),
+      rollouts: null,
+      probes: [],
+      logs: [],
+      errors: [],
+      rewardErrors: {},
+      checkpoints: [],
+      exported: null,
+      timing: { loadRequestedAt: null, firstStepAt: null },
+      config: defaultConfig(),
+      preset: null,
+      probeEvery: DEFAULT_PROBE_EVERY,
+      task: { kind: 'toy-world' },
+      userRewards: [],
+      builtinRewards: [
+        { name: 'correctness', weight: 1 },
+        { name: 'format', weight: 0.2 },
+        { name: 'hierarchical', weight: 0 },
+      ],
+
+      handleEvent(event) {
+        switch (event.type) {
+          case 'progress':
+            if (event.phase === 'load') set({ loadProgress: { ...event } });
+            else set({ activity: { ...event } });
+            return;
+          case 'loaded':
+            set({ backend: event.backend, model: event.model, resumable: event.resumable, loadProgress: null });
+            log('info', `Loaded ${event.model.name} (${event.model.arch}, ${event.model.params.toLocaleString('en')} parameters) on ${event.backend.name}.`);
+            if (event.backend.fallbackReason) log('warn', event.backend.fallbackReason);
+            return;
+          case 'state':
+            set({ runState: event.state, stateReason: event.reason ?? null });
+            if (event.state !== 'loading') set({ loadProgress: null });
+            if (event.state !== 'running') set({ activity: null });
+            return;
+          case 'metrics':
+            set((s) => ({
+              metrics: appendMetrics(s.metrics, event.step, event.metrics),
+              timing: s.timing.firstStepAt === null ? { ...s.timing, firstStepAt: now() } : s.timing,
+            }));
+            return;
+          case 'rollouts':
+            set({ rollouts: { step: event.step, groups: event.groups } });
+            return;
+          case 'probes':
+            set((s) => {
+              const kept = s.probes.filter((p) => p.step < event.report.step);
+              return { probes: [...kept, event.report] };
+            });
+            return;
+          case 'checkpoint':
+            set((s) => ({ checkpoints: [...s.checkpoints.slice(-19), { step: event.step, where: event.where }] }));
+            return;
+          case 'exported':
+            set({ exported: event.files });
+            log('info', `Exported ${event.files.length} model file(s).`);
+            return;
+          case 'log':
+            log(event.level, event.message);
+            return;
+          case 'error': {
+            const report: ErrorReport = { id: nextErrorId++, code: event.code, message: event.message, reward: event.reward };
+            set((s) => ({
+              errors: [...s.errors.slice(-(MAX_ERRORS - 1)), report],
+              rewardErrors: event.reward ? { ...s.rewardErrors, [event.reward.name]: report } : s.rewardErrors,
+            }));
+            log('error', `${event.code}: ${event.message}`);
+            return;
+          }
+        }
+      },
+
+      load(source, backend) {
+        set((s) => ({
+          lastSource: source,
+          runState: 'loading',
+          loadProgress: { phase: 'load', done: 0, total: 1 },
+          timing: s.timing.loadRequestedAt === null ? { ...s.timing, loadRequestedAt: now() } : s.timing,
+        }));
+        send({ type: 'load', source, backend });
+      },
+      start(opts) {
+        const s = get();
+        // Old errors of a function the user has since fixed would point at the wrong line.
+        set({ rewardErrors: {} });
+        send({
+          type: 'start',
+          config: toPatch(s.config),
+          task: s.task,
+          rewards: s.userRewards,
+          builtinRewards: s.builtinRewards.filter((b) => b.weight !== 0).map((b) => ({ ...b })),
+          probeEvery: s.probeEvery,
+          resume: opts?.resume ?? false,
+        });
+        if (opts?.resume) set({ resumable: false });
+      },
+      pause: () => send({ type: 'pause' }),
+      resume: () => send({ type: 'resume' }),
+      step: () => send({ type: 'step' }),
+      stop: () => send({ type: 'stop' }),
+      reset() {
+        set({ metrics: emptyMetrics(), rollouts: null, probes: [], checkpoints: [] });
+        send({ type: 'reset' });
+      },
+      save: () => send({ type: 'save' }),
+      exportModel: () => send({ type: 'export' }),
+      evalProbes: () => send({ type: 'evalProbes' }),
+
+      setConfigValue(name, value) {
+        set((s) => ({ config: { ...s.config, [name]: value }, preset: null }));
+        const state = get().runState;
+        if (state === 'running' || state === 'paused') send({ type: 'setConfig', config: { [name]: value } });
+      },
+      choosePreset(id) {
+        const p = applyPreset(id);
+        set({ config: p.config, probeEvery: p.probeEvery, preset: id });
+        const state = get().runState;
+        if (state === 'running' || state === 'paused') send({ type: 'setConfig', config: toPatch(p.config) });
+      },
+      setSettings(s) {
+        set({ config: { ...defaultConfig(), ...s.config }, probeEvery: s.probeEvery, preset: s.preset ?? null });
+      },
+      setProbeEvery: (n) => set({ probeEvery: n }),
+      setTask: (task) => set({ task }),
+      setUserRewards: (rewards) => set({ userRewards: rewards }),
+      setBuiltinWeight(name, weight) {
+        set((s) => ({ builtinRewards: s.builtinRewards.map((b) => (b.name === name ? { ...b, weight } : b)) }));
+      },
+      dismissError(id) {
+        set((s) => ({ errors: s.errors.filter((e) => e.id !== id) }));
+      },
+      clearExported: () => set({ exported: null }),
+    };
+  });
+  client.subscribe((event) => store.getState().handleEvent(event));
+  return store;
+}
