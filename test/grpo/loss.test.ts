@@ -163,6 +163,23 @@ describe('grpoLoss', () => {
     }
   });
 
+  it('with old = null the ratio is detached: d loss / d logp = −A / tokens (bnpo) by hand', () => {
+    const g = tf.tidy(() =>
+      tf
+        .grad((x: tf.Tensor) => {
+          const out = grpoLoss(
+            { logprobs: x as tf.Tensor2D, oldLogprobs: null, refLogprobs: null, advantages: tf.tensor1d(ADV), mask: tf.tensor2d(MASK), entropy: null },
+            opts('bnpo'),
+          );
+          for (const m of Object.values(out.metrics)) m.dispose();
+          return out.loss;
+        })(tf.tensor2d(NEW))
+        .arraySync() as number[][],
+    );
+    const e = [[-1.5 / 5, -1.5 / 5, 0], [0.8 / 5, 0.8 / 5, 0.8 / 5]];
+    for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) expect(g[i]![j]).toBeCloseTo(e[i]![j]!, 6);
+  });
+
   it('leaks no tensors', () => {
     const before = tf.memory().numTensors;
     read(opts('grpo', { beta: 0.1, entropyCoef: 0.1 }), true, true, true);

@@ -36,7 +36,7 @@ export interface LossOptions {
   maxCompletionLength: number;
 }
 
-export interface LossOutput {
+export type LossOutput = {
   /** Scalar loss to minimise. */
   loss: tf.Scalar;
   /** Scalar metric tensors, not on the gradient path's output; the caller reads and disposes them. */
@@ -49,7 +49,7 @@ export interface LossOutput {
     'clip_ratio/high_mean': tf.Scalar;
     'clip_ratio/region_mean': tf.Scalar;
   };
-}
+};
 
 /** Aggregate a [B, T] per-token quantity over the mask the way loss_type says. */
 export function aggregate(perToken: tf.Tensor2D, mask: tf.Tensor2D, lossType: LossType, maxCompletionLength: number): tf.Scalar {
@@ -73,9 +73,9 @@ export function aggregate(perToken: tf.Tensor2D, mask: tf.Tensor2D, lossType: Lo
 }
 
 /** Identity whose gradient is zero (tfjs has no stop_gradient / detach). */
-export const stopGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  save([x]);
-  return { value: tf.clone(x), gradFunc: (_dy: tf.Tensor, saved: tf.Tensor[]) => tf.zerosLike(saved[0]!) };
+export const stopGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const x = args[0] as tf.Tensor;
+  return { value: tf.clone(x), gradFunc: () => tf.zerosLike(x) };
 }) as (x: tf.Tensor) => tf.Tensor;
 
 function maskedMean(x: tf.Tensor, mask: tf.Tensor2D): tf.Scalar {
