@@ -26,8 +26,22 @@ export interface ModelConfig {
   bosTokenId: number | null;
   eosTokenIds: number[];
   padTokenId: number | null;
+  /** Activation of the MLP: 'silu' (llama family), 'gelu_new' / 'gelu_pytorch_tanh' (tanh approximation), 'gelu' (erf). Absent: the architecture's default. */
+  hiddenAct?: string;
+  /** o_proj carries a bias too (llama with attention_bias: true; qwen2's bias is q/k/v only). */
+  attentionOutBias?: boolean;
+  /** Llama 3 style RoPE frequency scaling (rope_scaling.rope_type 'llama3'); absent or null: plain RoPE. */
+  ropeScaling?: RopeScaling | null;
   /** config.json as read, so that a saved checkpoint writes it back unchanged. */
   raw: Record<string, unknown>;
+}
+
+export interface RopeScaling {
+  type: 'llama3';
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPositionEmbeddings: number;
 }
 
 /**

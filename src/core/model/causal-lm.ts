@@ -1,0 +1,279 @@
+/**
+ * A decoder-only language model (Llama family or GPT-2) whose weights are tf.Variables keyed by
+ * their Hugging Face tensor names, so training updates them in place and export writes them back
+ * under the same names.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ModelConfig } from './types';
+import { EngineInputError, MissingTensorError, TensorShapeError } from './errors';
+import { expectedTensors, gpt2Prefix, type TensorSpec } from './weights';
+import { activation, applyRope, attend, attentionMask, embed, layerNorm, linear, rmsNorm, ropeInvFreq, ropeTables } from './layers';
+import { Rng } from '../rng';
+
+export interface HostTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Keys and values of past positions, per layer, [B, Hkv, S, D]. Owned by whoever holds it: dispose with disposeCache. */
+export interface KVCache {
+  keys: tf.Tensor4D[];
+  values: tf.Tensor4D[];
+  /** S: number of cached positions (pads included). */
+  length: number;
+}
+
+export interface ForwardInput {
+  /** [batch*length] token ids. */
+  ids: Int32Array;
+  batch: number;
+  length: number;
+  /** [batch*length] position of each token (from the first real token of its row). */
+  positions: Int32Array;
+  /** [batch*(past+length)]: 1 for real keys, 0 for pads, covering cached positions then these. */
+  attentionMask: Int32Array;
+  cache?: KVCache | null;
+  /** Return a cache that covers past + these positions (the input cache is left untouched). */
+  returnCache?: boolean;
+  /** Compute logits only at the last position ([B, 1, V]): what decoding needs. */
+  lastOnly?: boolean;
+}
+
+export interface ForwardOutput {
+  logits: tf.Tensor3D;
+  cache: KVCache | null;
+}
+
+export function disposeCache(cache: KVCache | null | undefined): void {
+  if (!cache) return;
+  for (const t of cache.keys) t.dispose();
+  for (const t of cache.values) t.dispose();
+}
+
+export class CausalLM {
+  readonly config: ModelConfig;
+  /** HF tensor name → variable, in the canonical order of expectedTensors. */
+  readonly weights: Map<string, tf.Variable>;
+  readonly numParams: number;
+  readonly trainable: boolean;
+  private readonly prefix: string;
+  private readonly invFreq: Float64Array;
+  private disposed = false;
+
+  /**
+   * Build from host tensors (parsed safetensors or random init). Every tensor the architecture
+   * needs must be present with the shape config.json implies; extra tensors (buffers such as
+   * GPT-2's attn.bias, or lm_head when embeddings are tied) are ignored.
+   */
+  constructor(config: ModelConfig, tensors: Map<string, HostTensor | tf.Tensor>, opts: { trainable?: boolean } = {}) {
+    this.config = config;
+    this.trainable = opts.trainable ?? true;
+    this.prefix = config.arch === 'gpt2' ? gpt2Prefix(tensors.keys()) : '';
+    this.invFreq = config.arch === 'gpt2' ? new Float64Array(0) : ropeInvFreq(config);
+    const specs = expectedTensors(config, this.prefix);
+    for (const spec of specs) {
+      const t = tensors.get(spec.name);
+      if (!t) {
+        throw new MissingTensorError(
+          `The weights lack tensor "${spec.name}" (expected shape [${spec.shape.join(', ')}]), which a ${config.modelType} model with this config.json needs.`,
+        );
+      }
+      if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
+        throw new TensorShapeError(
+          `Tensor "${spec.name}" has shape [${t.shape.join(', ')}] but config.json implies [${spec.shape.join(', ')}].`,
+        );
+      }
+    }
+    this.weights = new Map();
+    let n = 0;
+    for (const spec of specs) {
+      const t = tensors.get(spec.name)!;
+      const init = t instanceof tf.Tensor ? t : tf.tensor(t.data, spec.shape, 'float32');
+      this.weights.set(spec.name, tf.variable(init, this.trainable));
+      if (!(t instanceof tf.Tensor)) init.dispose();
+      n += spec.shape.reduce((a, b) => a * b, 1);
+    }
+    this.numParams = n;
+  }
+
+  /** Tensor names and shapes this model holds, in order. */
+  tensorSpecs(): TensorSpec[] {
+    return expectedTensors(this.config, this.prefix);
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return this.trainable ? [...this.weights.values()] : [];
+  }
+
+  private w(name: string): tf.Variable {
+    const v = this.weights.get(name);
+    if (!v) throw new MissingTensorError(`Model has no tensor "${name}".`);
+    return v;
+  }
+
+  private opt(name: string): tf.Variable | null {
+    return this.weights.get(name) ?? null;
+  }
+
+  /** Logits [B, T, V] (or [B, 1, V] with lastOnly) and, on request, the extended KV cache. */
+  forward(inp: ForwardInput): ForwardOutput {
+    if (this.disposed) throw new EngineInputError('This model has been disposed.');
+    const { batch: B, length: T } = inp;
+    if (inp.ids.length !== B * T || inp.positions.length !== B * T) {
+      throw new EngineInputError(`forward: ids and positions must hold batch×length = ${B * T} entries (got ${inp.ids.length} and ${inp.positions.length}).`);
+    }
+    const past = inp.cache?.length ?? 0;
+    if (this.config.arch === 'gpt2') {
+      let maxPos = 0;
+      for (const p of inp.positions) maxPos = Math.max(maxPos, p);
+      if (maxPos >= this.config.maxPositionEmbeddings) {
+        throw new EngineInputError(`Position ${maxPos} exceeds this GPT-2 model's ${this.config.maxPositionEmbeddings} learned positions; shorten the prompt or max new tokens.`);
+      }
+    }
+    const result = tf.tidy(() => {
+      const ids = tf.tensor1d(inp.ids, 'int32');
+      const mask = attentionMask(inp.attentionMask, B, T, past);
+      const ks: tf.Tensor4D[] = [];
+      const vs: tf.Tensor4D[] = [];
+      let x: tf.Tensor;
+      if (this.config.arch === 'gpt2') {
+        x = this.gpt2Body(ids, inp, mask, ks, vs);
+      } else {
+        x = this.llamaBody(ids, inp, mask, ks, vs);
+      }
+      if (inp.lastOnly) x = tf.slice(x, [0, T - 1, 0], [-1, 1, -1]);
+      const tLen = inp.lastOnly ? 1 : T;
+      const head =
+        this.config.tieWordEmbeddings
+          ? this.w(this.config.arch === 'gpt2' ? `${this.prefix}wte.weight` : 'model.embed_tokens.weight')
+          : this.w('lm_head.weight');
+      const logits = tf.reshape(linear(x, head as tf.Tensor2D, null, true), [B, tLen, this.config.vocabSize]) as tf.Tensor3D;
+      return { logits, ks, vs };
+    });
+    const cache = inp.returnCache ? { keys: result.ks, values: result.vs, length: past + T } : null;
+    if (!inp.returnCache) disposeCache({ keys: result.ks, values: result.vs, length: 0 });
+    return { logits: result.logits, cache };
+  }
+
+  private splitHeads(x: tf.Tensor, B: number, T: number, heads: number, D: number): tf.Tensor4D {
+    return tf.transpose(tf.reshape(x, [B, T, heads, D]), [0, 2, 1, 3]) as tf.Tensor4D;
+  }
+
+  private mergeHeads(x: tf.Tensor4D, B: number, T: number): tf.Tensor {
+    return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, T, -1]);
+  }
+
+  private withCache(t: tf.Tensor4D, cached: tf.Tensor4D | undefined): tf.Tensor4D {
+    return cached ? (tf.concat([cached, t], 2) as tf.Tensor4D) : t;
+  }
+
+  private llamaBody(ids: tf.Tensor1D, inp: ForwardInput, mask: tf.Tensor, ks: tf.Tensor4D[], vs: tf.Tensor4D[]): tf.Tensor {
+    const c = this.config;
+    const { batch: B, length: T } = inp;
+    const D = c.headDim;
+    const act = c.hiddenAct ?? 'silu';
+    const { cos, sin } = ropeTables(this.invFreq, inp.positions, B, T);
+    let x: tf.Tensor = tf.reshape(embed(this.w('model.embed_tokens.weight') as tf.Tensor2D, ids), [B, T, c.hiddenSize]);
+    for (let i = 0; i < c.numLayers; i++) {
+      const l = `model.layers.${i}.`;
+      const h = rmsNorm(x, this.w(`${l}input_layernorm.weight`) as tf.Tensor1D, c.normEps);
+      const proj = (n: string) =>
+        linear(h, this.w(`${l}self_attn.${n}.weight`) as tf.Tensor2D, this.opt(`${l}self_attn.${n}.bias`) as tf.Tensor1D | null, true);
+      let q = this.splitHeads(proj('q_proj'), B, T, c.numHeads, D);
+      let k = this.splitHeads(proj('k_proj'), B, T, c.numKvHeads, D);
+      const v = this.splitHeads(proj('v_proj'), B, T, c.numKvHeads, D);
+      if (c.qkNorm) {
+        q = rmsNorm(q, this.w(`${l}self_attn.q_norm.weight`) as tf.Tensor1D, c.normEps) as tf.Tensor4D;
+        k = rmsNorm(k, this.w(`${l}self_attn.k_norm.weight`) as tf.Tensor1D, c.normEps) as tf.Tensor4D;
+      }
+      q = applyRope(q, cos, sin);
+      k = applyRope(k, cos, sin);
+      const kAll = this.withCache(k, inp.cache?.keys[i]);
+      const vAll = this.withCache(v, inp.cache?.values[i]);
+      ks.push(kAll);
+      vs.push(vAll);
+      const o = this.mergeHeads(attend(q, kAll, vAll, mask), B, T);
+      x = tf.add(x, linear(o, this.w(`${l}self_attn.o_proj.weight`) as tf.Tensor2D, this.opt(`${l}self_attn.o_proj.bias`) as tf.Tensor1D | null, true));
+      const h2 = rmsNorm(x, this.w(`${l}post_attention_layernorm.weight`) as tf.Tensor1D, c.normEps);
+      const gate = activation(act, linear(h2, this.w(`${l}mlp.gate_proj.weight`) as tf.Tensor2D, null, true));
+      const up = linear(h2, this.w(`${l}mlp.up_proj.weight`) as tf.Tensor2D, null, true);
+      x = tf.add(x, linear(tf.mul(gate, up), this.w(`${l}mlp.down_proj.weight`) as tf.Tensor2D, null, true));
+    }
+    return rmsNorm(x, this.w('model.norm.weight') as tf.Tensor1D, c.normEps);
+  }
+
+  private gpt2Body(ids: tf.Tensor1D, inp: ForwardInput, mask: tf.Tensor, ks: tf.Tensor4D[], vs: tf.Tensor4D[]): tf.Tensor {
+    const c = this.config;
+    const p = this.prefix;
+    const { batch: B, length: T } = inp;
+    const H = c.hiddenSize;
+    const D = c.headDim;
+    const pos = tf.tensor1d(inp.positions, 'int32');
+    let x: tf.Tensor = tf.reshape(
+      tf.add(embed(this.w(`${p}wte.weight`) as tf.Tensor2D, ids), embed(this.w(`${p}wpe.weight`) as tf.Tensor2D, pos)),
+      [B, T, H],
+    );
+    const b1 = (n: string) => this.w(n) as tf.Tensor1D;
+    const w2 = (n: string) => this.w(n) as tf.Tensor2D;
+    for (let i = 0; i < c.numLayers; i++) {
+      const l = `${p}h.${i}.`;
+      const h = layerNorm(x, b1(`${l}ln_1.weight`), b1(`${l}ln_1.bias`), c.normEps);
+      const qkv = linear(h, w2(`${l}attn.c_attn.weight`), b1(`${l}attn.c_attn.bias`), false);
+      const [qf, kf, vf] = tf.split(qkv, 3, 2);
+      const q = this.splitHeads(qf!, B, T, c.numHeads, D);
+      const kAll = this.withCache(this.splitHeads(kf!, B, T, c.numHeads, D), inp.cache?.keys[i]);
+      const vAll = this.withCache(this.splitHeads(vf!, B, T, c.numHeads, D), inp.cache?.values[i]);
+      ks.push(kAll);
+      vs.push(vAll);
+      const o = this.mergeHeads(attend(q, kAll, vAll, mask), B, T);
+      x = tf.add(x, linear(o, w2(`${l}attn.c_proj.weight`), b1(`${l}attn.c_proj.bias`), false));
+      const h2 = layerNorm(x, b1(`${l}ln_2.weight`), b1(`${l}ln_2.bias`), c.normEps);
+      const m = activation(c.hiddenAct ?? 'gelu_new', linear(h2, w2(`${l}mlp.c_fc.weight`), b1(`${l}mlp.c_fc.bias`), false));
+      x = tf.add(x, linear(m, w2(`${l}mlp.c_proj.weight`), b1(`${l}mlp.c_proj.bias`), false));
+    }
+    return layerNorm(x, b1(`${p}ln_f.weight`), b1(`${p}ln_f.bias`), c.normEps);
+  }
+
+  /** Weights read back to the host, under their HF names (for export and checkpoints). */
+  async exportTensors(): Promise<Map<string, HostTensor>> {
+    const out = new Map<string, HostTensor>();
+    for (const [name, v] of this.weights) out.set(name, { shape: [...v.shape], data: (await v.data()) as Float32Array });
+    return out;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const v of this.weights.values()) v.dispose();
+  }
+}
+
+/** A frozen copy (no trainable variables) for the GRPO reference model. Shares no state with the original after either is updated. */
+export function cloneModel(model: CausalLM, opts: { trainable?: boolean } = {}): CausalLM {
+  return new CausalLM(model.config, new Map<string, tf.Tensor>(model.weights), { trainable: opts.trainable ?? false });
+}
+
+/** Seeded random weights, scaled like HF's initializer (normal with std initializer_range, default 0.02). */
+export function randomInit(config: ModelConfig, seed: number, opts: { trainable?: boolean; std?: number } = {}): CausalLM {
+  const rng = new Rng(seed);
+  const raw = config.raw.initializer_range;
+  const std = opts.std ?? (typeof raw === 'number' ? raw : 0.02);
+  const tensors = new Map<string, HostTensor>();
+  for (const spec of expectedTensors(config)) {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    if (spec.init === 'ones') data.fill(1);
+    else if (spec.init === 'normal') {
+      for (let i = 0; i < n; i += 2) {
+        // Box-Muller: two normals per pair of uniforms.
+        const u = 1 - rng.next();
+        const r = Math.sqrt(-2 * Math.log(u)) * std;
+        const a = 2 * Math.PI * rng.next();
+        data[i] = r * Math.cos(a);
+        if (i + 1 < n) data[i + 1] = r * Math.sin(a);
+      }
+    }
+    tensors.set(spec.name, { shape: spec.shape, data });
+  }
+  return new CausalLM(config, tensors, opts);
+}

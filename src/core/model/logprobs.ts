@@ -1,0 +1,80 @@
+/** Teacher forcing: per-token log-probs and entropies of whole sequences, differentiable w.r.t. the model's variables. */
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core alone registers no gradients; training through tokenLogProbs needs them.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import type { PackedBatch } from './types';
+import type { CausalLM } from './causal-lm';
+import { EngineInputError } from './errors';
+
+/**
+ * Lay out prompt+completion pairs as [pad… prompt completion pad…]: prompts left-padded to the
+ * longest prompt, completions right-padded to the longest completion, positions counted from
+ * each row's first real token (pads get position 0; they are masked anyway).
+ */
+export function packBatch(prompts: number[][], completions: number[][], padId: number): PackedBatch {
+  if (prompts.length !== completions.length) {
+    throw new EngineInputError(`packBatch: ${prompts.length} prompts but ${completions.length} completions.`);
+  }
+  if (prompts.length === 0) throw new EngineInputError('packBatch: the batch is empty.');
+  const P = Math.max(...prompts.map((p) => p.length));
+  const C = Math.max(...completions.map((c) => c.length));
+  for (const [i, p] of prompts.entries()) {
+    if (p.length === 0) throw new EngineInputError(`packBatch: prompt ${i} is empty; every row needs at least one prompt token (e.g. BOS) to predict its first completion token from.`);
+  }
+  const B = prompts.length;
+  const L = P + C;
+  const ids = new Int32Array(B * L).fill(padId);
+  const attentionMask = new Int32Array(B * L);
+  const positions = new Int32Array(B * L);
+  const completionMask = new Float32Array(B * L);
+  for (let b = 0; b < B; b++) {
+    const p = prompts[b]!;
+    const c = completions[b]!;
+    const start = P - p.length;
+    const row = b * L;
+    for (let j = 0; j < p.length; j++) {
+      ids[row + start + j] = p[j]!;
+      attentionMask[row + start + j] = 1;
+      positions[row + start + j] = j;
+    }
+    for (let j = 0; j < c.length; j++) {
+      ids[row + P + j] = c[j]!;
+      attentionMask[row + P + j] = 1;
+      positions[row + P + j] = p.length + j;
+      completionMask[row + P + j] = 1;
+    }
+  }
+  return { batch: B, length: L, ids, attentionMask, positions, completionMask };
+}
+
+/**
+ * logprobs[b, t] = log softmax(logits[b, t-1] / temperature)[ids[b, t]] and entropy[b, t] the
+ * entropy of that distribution, for t ≥ 1; both 0 at t = 0. Shapes [B, L].
+ * Differentiable inside tf.variableGrads; the caller disposes both tensors.
+ */
+export function tokenLogProbs(model: CausalLM, batch: PackedBatch, temperature = 1): { logprobs: tf.Tensor2D; entropy: tf.Tensor2D } {
+  if (!(temperature > 0)) throw new EngineInputError(`tokenLogProbs: temperature must be > 0 (got ${temperature}).`);
+  const { batch: B, length: L } = batch;
+  if (L < 2) {
+    return { logprobs: tf.zeros([B, L]) as tf.Tensor2D, entropy: tf.zeros([B, L]) as tf.Tensor2D };
+  }
+  const V = model.config.vocabSize;
+  const { logits } = model.forward({ ids: batch.ids, batch: B, length: L, positions: batch.positions, attentionMask: batch.attentionMask });
+  const out = tf.tidy(() => {
+    let scaled: tf.Tensor = tf.slice(logits, [0, 0, 0], [B, L - 1, V]);
+    if (temperature !== 1) scaled = tf.div(scaled, temperature);
+    const logp = tf.logSoftmax(scaled);
+    // One-hot product instead of a gather: its gradient needs no UnsortedSegmentSum (absent on wasm).
+    const targets = tf.slice(tf.tensor2d(batch.ids, [B, L], 'int32'), [0, 1], [B, L - 1]);
+    const onehot = tf.oneHot(targets, V);
+    const lp = tf.sum(tf.mul(logp, onehot), -1);
+    const ent = tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1));
+    const zero = tf.zeros([B, 1]);
+    return {
+      logprobs: tf.concat([zero, lp], 1) as tf.Tensor2D,
+      entropy: tf.concat([zero, ent], 1) as tf.Tensor2D,
+    };
+  });
+  logits.dispose();
+  return out;
+}

@@ -1,0 +1,90 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { parseConfig } from '../../src/core/model/config';
+import { CausalLM, disposeCache } from '../../src/core/model/causal-lm';
+import { tinyConfig } from '../fixtures/tiny-configs';
+import { randomWeights } from '../fixtures/random-weights';
+import { referenceLogits } from './reference';
+import type { Architecture } from '../../src/core/model/types';
+
+const ARCHS: Architecture[] = ['llama', 'qwen2', 'qwen3', 'gpt2'];
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+describe.each(ARCHS)('%s forward', (arch) => {
+  const config = parseConfig(tinyConfig(arch));
+  const weights = randomWeights(config, 7);
+
+  it('matches the float64 per-position reference on a left-padded batch', () => {
+    const before = tf.memory().numTensors;
+    const model = new CausalLM(config, weights);
+    const rows = [
+      [0, 0, 5, 9, 3, 17, 4],
+      [1, 30, 2, 8, 44, 12, 6],
+    ];
+    const mask = [
+      [0, 0, 1, 1, 1, 1, 1],
+      [1, 1, 1, 1, 1, 1, 1],
+    ];
+    const B = 2;
+    const T = 7;
+    const positions = new Int32Array(B * T);
+    mask.forEach((m, b) => {
+      let c = 0;
+      m.forEach((v, t) => (positions[b * T + t] = v ? c++ : 0));
+    });
+    const { logits } = model.forward({ ids: Int32Array.from(rows.flat()), batch: B, length: T, positions, attentionMask: Int32Array.from(mask.flat()) });
+    const got = logits.arraySync();
+    logits.dispose();
+    const want = referenceLogits(config, weights, rows, mask);
+    let err = 0;
+    let spread = 0;
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T; t++) {
+        if (!mask[b]![t]) continue;
+        err = Math.max(err, maxAbsDiff(got[b]![t]!, want[b]![t]!));
+        spread = Math.max(spread, Math.max(...want[b]![t]!) - Math.min(...want[b]![t]!));
+      }
+    expect(err).toBeLessThan(1e-4);
+    // The comparison means something only if logits differ across the vocabulary.
+    expect(spread).toBeGreaterThan(0.5);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('decoding with the KV cache gives the logits of the full forward', () => {
+    const before = tf.memory().numTensors;
+    const model = new CausalLM(config, weights);
+    const ids = [0, 3, 9, 21, 7, 11];
+    const mask = [0, 1, 1, 1, 1, 1];
+    const positions = [0, 0, 1, 2, 3, 4];
+    const full = model.forward({ ids: Int32Array.from(ids), batch: 1, length: 6, positions: Int32Array.from(positions), attentionMask: Int32Array.from(mask) });
+    const fullData = Float32Array.from(full.logits.dataSync());
+    full.logits.dispose();
+    // Prefill 3 tokens, then one at a time.
+    let { logits, cache } = model.forward({ ids: Int32Array.from(ids.slice(0, 3)), batch: 1, length: 3, positions: Int32Array.from(positions.slice(0, 3)), attentionMask: Int32Array.from(mask.slice(0, 3)), returnCache: true });
+    const V = config.vocabSize;
+    // Position 0 is a pad: its output is meaningless (it attends to nothing real), so compare from 1.
+    expect(maxAbsDiff(logits.dataSync().subarray(V), fullData.subarray(V, 3 * V))).toBeLessThan(1e-5);
+    logits.dispose();
+    for (let t = 3; t < 6; t++) {
+      const step = model.forward({ ids: Int32Array.of(ids[t]!), batch: 1, length: 1, positions: Int32Array.of(positions[t]!), attentionMask: Int32Array.from(mask.slice(0, t + 1)), cache, returnCache: true, lastOnly: true });
+      disposeCache(cache);
+      cache = step.cache;
+      expect(maxAbsDiff(step.logits.dataSync(), fullData.subarray(t * V, (t + 1) * V))).toBeLessThan(1e-5);
+      step.logits.dispose();
+    }
+    disposeCache(cache);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
