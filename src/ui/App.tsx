@@ -1,0 +1,151 @@
+/** The page: run controls and settings on the left, charts / rollouts / rewards / model / export on the right. */
+import { useEffect, useState } from 'react';
+import { ConfigForm } from './components/ConfigForm';
+import { Controls } from './components/Controls';
+import { Dashboard } from './components/Dashboard';
+import { ExportPanel } from './components/ExportPanel';
+import { LogPanel } from './components/LogPanel';
+import { ModelPanel } from './components/ModelPanel';
+import { ProbePanel } from './components/ProbePanel';
+import { RewardEditor } from './components/RewardEditor';
+import { RolloutViewer } from './components/RolloutViewer';
+import { ErrorList, LoadBanner, ResumeBanner, RewardErrorNotice, WebGpuBanner } from './components/Banners';
+import { handleShortcut } from './shortcuts';
+import { useAppStore, useStoreApi } from './store-context';
+
+export const TABS = [
+  ['train', 'Training'],
+  ['rollouts', 'Rollouts'],
+  ['reward', 'Reward'],
+  ['model', 'Model & data'],
+  ['export', 'Keep & export'],
+  ['log', 'Log'],
+] as const;
+export type TabId = (typeof TABS)[number][0];
+
+type Theme = 'dark' | 'light';
+
+function readPref<T extends string>(key: string, fallback: T): T {
+  try {
+    return (localStorage.getItem(key) as T | null) ?? fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+function writePref(key: string, value: string) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // Preferences are a nicety; private mode may refuse them.
+  }
+}
+
+function BackendBadge() {
+  const backend = useAppStore((s) => s.backend);
+  const model = useAppStore((s) => s.model);
+  const timing = useAppStore((s) => s.timing);
+  return (
+    <div className="badges">
+      {backend && (
+        <span className={`badge backend-${backend.name}`} data-testid="backend-badge" title={backend.adapter ?? 'no GPU adapter'}>
+          {backend.name}
+          {backend.adapter ? ` · ${backend.adapter}` : ''}
+        </span>
+      )}
+      {model && (
+        <span className="badge" title={`${model.arch}, vocabulary ${model.vocabSize}`}>
+          {model.name} · {(model.params / 1e6).toFixed(model.params < 1e7 ? 2 : 0)}M params
+        </span>
+      )}
+      {timing.firstStepAt !== null && (
+        <span className="badge" data-testid="first-step-time" title="From opening the page to the first GRPO step's metrics">
+          first step after {(timing.firstStepAt / 1000).toFixed(1)} s
+        </span>
+      )}
+    </div>
+  );
+}
+
+export function App() {
+  const api = useStoreApi();
+  const [tab, setTab] = useState<TabId>('train');
+  const [theme, setTheme] = useState<Theme>(() => readPref<Theme>('tabzero-theme', typeof matchMedia !== 'undefined' && matchMedia('(prefers-color-scheme: light)').matches ? 'light' : 'dark'));
+  const [large, setLarge] = useState(() => readPref<string>('tabzero-large', 'off') === 'on');
+
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+    document.documentElement.dataset.large = large ? 'on' : 'off';
+    writePref('tabzero-theme', theme);
+    writePref('tabzero-large', large ? 'on' : 'off');
+  }, [theme, large]);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const s = api.getState();
+      if (handleShortcut(e, { getState: () => api.getState().runState, pause: s.pause, resume: s.resume, step: s.step })) e.preventDefault();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [api]);
+
+  const styleKey = `${theme}-${large}`;
+  return (
+    <div className="app">
+      <header className="topbar">
+        <h1>
+          TabZero <small>GRPO in a browser tab</small>
+        </h1>
+        <BackendBadge />
+        <div className="view-toggles">
+          <button type="button" className="small" onClick={() => setLarge(!large)} aria-pressed={large} title="Large type for lectures">
+            A{large ? '−' : '+'}
+          </button>
+          <button type="button" className="small" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} title="Switch theme">
+            {theme === 'dark' ? '☀ Light' : '☾ Dark'}
+          </button>
+        </div>
+      </header>
+      <WebGpuBanner />
+      <LoadBanner />
+      <ResumeBanner />
+      <ErrorList />
+      <RewardErrorNotice onOpen={() => setTab('reward')} />
+      <div className="layout">
+        <aside className="sidebar">
+          <Controls />
+          <details className="config-details" open>
+            <summary>GRPO settings (TRL names)</summary>
+            <ConfigForm />
+          </details>
+          <p className="shortcuts">
+            <kbd>space</kbd> pause / resume · <kbd>s</kbd> one step
+          </p>
+        </aside>
+        <main className="main">
+          <nav className="tabs" role="tablist">
+            {TABS.map(([id, label]) => (
+              <button key={id} type="button" role="tab" aria-selected={tab === id} className={tab === id ? 'active' : ''} onClick={() => setTab(id)}>
+                {label}
+              </button>
+            ))}
+          </nav>
+          <div className="tab-body" role="tabpanel">
+            {tab === 'train' && (
+              <>
+                <Dashboard styleKey={styleKey} />
+                <h2 className="section-title">Probes: does the policy use a plan, use knowledge, decompose?</h2>
+                <ProbePanel styleKey={styleKey} />
+              </>
+            )}
+            {tab === 'rollouts' && <RolloutViewer />}
+            {tab === 'reward' && <RewardEditor />}
+            {tab === 'model' && <ModelPanel />}
+            {tab === 'export' && <ExportPanel />}
+            {tab === 'log' && <LogPanel />}
+          </div>
+        </main>
+      </div>
+    </div>
+  );
+}

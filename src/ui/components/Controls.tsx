@@ -1,0 +1,78 @@
+/** Start / Pause / Step / Stop / Reset, with the run state and the current step in words. */
+import { useAppStore } from '../store-context';
+import { checkRewardSyntax } from '../reward-check';
+
+const STATE_WORDS: Record<string, string> = {
+  idle: 'No model loaded',
+  loading: 'Loading model…',
+  ready: 'Ready',
+  running: 'Training',
+  paused: 'Paused',
+  stopping: 'Stopping…',
+  error: 'Error',
+};
+
+export function Controls() {
+  const runState = useAppStore((st) => st.runState);
+  const reason = useAppStore((st) => st.stateReason);
+  const activity = useAppStore((st) => st.activity);
+  const lastStep = useAppStore((st) => st.metrics.steps[st.metrics.steps.length - 1] ?? 0);
+  const rewards = useAppStore((st) => st.userRewards);
+  const a = useAppStore((st) => st.start);
+  const pause = useAppStore((st) => st.pause);
+  const resume = useAppStore((st) => st.resume);
+  const step = useAppStore((st) => st.step);
+  const stop = useAppStore((st) => st.stop);
+  const reset = useAppStore((st) => st.reset);
+  const badReward = rewards.find((r) => !checkRewardSyntax(r.source).ok);
+  const canStart = (runState === 'ready' || runState === 'error') && !badReward;
+  return (
+    <section className="controls" aria-label="Run controls">
+      <div className="status-line">
+        <span className={`state-dot state-${runState}`} aria-hidden />
+        <strong data-testid="run-state">{STATE_WORDS[runState] ?? runState}</strong>
+        <span className="step-count" data-testid="step-count">
+          step {lastStep}
+        </span>
+      </div>
+      {reason && <div className="state-reason">{reason}</div>}
+      {activity && runState === 'running' && (
+        <div className="activity">
+          {activity.phase} {activity.done}/{activity.total}
+          <progress max={activity.total} value={activity.done} />
+        </div>
+      )}
+      <div className="buttons">
+        {runState === 'paused' ? (
+          <button type="button" className="primary" onClick={resume} title="Resume (space)">
+            ▶ Resume
+          </button>
+        ) : (
+          <button type="button" className="primary" onClick={() => a()} disabled={!canStart} title={badReward ? `Fix the syntax error in reward “${badReward.name}” first` : 'Start training'}>
+            ▶ Start
+          </button>
+        )}
+        <button type="button" onClick={pause} disabled={runState !== 'running'} title="Pause (space)">
+          ❚❚ Pause
+        </button>
+        <button type="button" onClick={step} disabled={runState !== 'paused'} title="One GRPO step (s)">
+          Step
+        </button>
+        <button type="button" onClick={stop} disabled={runState !== 'running' && runState !== 'paused'}>
+          ■ Stop
+        </button>
+        <button
+          type="button"
+          onClick={() => {
+            if (lastStep === 0 || window.confirm('Reset the weights to the base model? The trained weights are lost unless exported.')) reset();
+          }}
+          disabled={runState === 'loading' || runState === 'idle' || runState === 'running'}
+          title="Throw away training and go back to the base model"
+        >
+          ↺ Reset
+        </button>
+      </div>
+      {badReward && <p className="warn">Reward “{badReward.name}” has a syntax error; see the Reward tab.</p>}
+    </section>
+  );
+}

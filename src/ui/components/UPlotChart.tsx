@@ -1,0 +1,91 @@
+/** Draws a ChartModel with uPlot: created once per set of lines, fed new data with setData (cheap for thousands of points). */
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { toAligned, type ChartModel } from '../chart-data';
+
+export const LINE_COLORS = ['#4f8cff', '#f0883e', '#3fb950', '#d2a8ff', '#f85149', '#e3b341', '#39c5cf', '#ff7b72'];
+
+function withAlpha(hex: string, alpha: number): string {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
+}
+
+function cssVar(name: string, fallback: string): string {
+  if (typeof getComputedStyle === 'undefined') return fallback;
+  const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+export interface UPlotChartProps {
+  model: ChartModel;
+  height?: number;
+  /** Changes when the theme or type size changes, so axes are rebuilt with the new colours and fonts. */
+  styleKey?: string;
+}
+
+export function UPlotChart({ model, height = 200, styleKey = '' }: UPlotChartProps) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const aligned = toAligned(model);
+  const shapeKey = `${styleKey}|${model.yRange?.join(',') ?? ''}|${aligned.series.map((s) => s.label).join('|')}`;
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const text = cssVar('--fg-muted', '#8b949e');
+    const grid = cssVar('--grid', 'rgba(128,128,128,0.15)');
+    const font = `${cssVar('--chart-font-size', '12px')} system-ui, sans-serif`;
+    const series: uPlot.Series[] = [
+      { label: 'step' },
+      ...aligned.series.map((s): uPlot.Series => {
+        const color = LINE_COLORS[s.lineIndex % LINE_COLORS.length]!;
+        return s.role === 'line'
+          ? { label: s.label, stroke: color, width: 2, spanGaps: true, points: { show: false } }
+          : { label: s.label, stroke: 'transparent', width: 0, spanGaps: true, points: { show: false }, show: true };
+      }),
+    ];
+    const bands: uPlot.Band[] = aligned.bands.map(([hi, lo]) => ({
+      series: [hi, lo],
+      fill: withAlpha(LINE_COLORS[aligned.series[hi - 1]!.lineIndex % LINE_COLORS.length]!, 0.15),
+    }));
+    const axis = (): uPlot.Axis => ({ stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font });
+    const opts: uPlot.Options = {
+      width: Math.max(200, el.clientWidth || 400),
+      height,
+      series,
+      bands,
+      scales: { x: { time: false }, y: model.yRange ? { range: model.yRange } : {} },
+      axes: [axis(), { ...axis(), size: 56 }],
+      legend: { show: true, live: false },
+      cursor: { drag: { x: false, y: false } },
+    };
+    const u = new uPlot(opts, aligned.data as uPlot.AlignedData, el);
+    // Band edges only shape the fill; hide them from the legend.
+    u.root.querySelectorAll('.u-legend .u-series').forEach((row, i) => {
+      const s = i === 0 ? null : aligned.series[i - 1];
+      if (i === 0 || s?.role === 'bandEdge') (row as HTMLElement).style.display = 'none';
+    });
+    plot.current = u;
+    const ro = typeof ResizeObserver === 'undefined' ? null : new ResizeObserver(() => u.setSize({ width: Math.max(200, el.clientWidth), height }));
+    ro?.observe(el);
+    return () => {
+      ro?.disconnect();
+      u.destroy();
+      plot.current = null;
+    };
+    // Recreate only when the chart's shape changes; data flows through setData below.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [shapeKey, height]);
+
+  useEffect(() => {
+    plot.current?.setData(aligned.data as uPlot.AlignedData);
+  });
+
+  return (
+    <figure className="chart" data-testid={`chart-${model.id}`} data-points={model.x.length}>
+      <figcaption title={model.help}>{model.title}</figcaption>
+      <div ref={box} className="chart-canvas" />
+    </figure>
+  );
+}

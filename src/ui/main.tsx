@@ -1,0 +1,45 @@
+/** Page entry: read shared settings from the URL, start the worker, load the embedded model, render. */
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './App';
+import { hasWebGpu } from './components/Banners';
+import { decodeSettingsHash } from './config-schema';
+import { MockTrainingWorker } from './mock-worker';
+import { createAppStore, type AppState } from './store';
+import { StoreContext } from './store-context';
+import { clientFromPort, createTrainingWorkerClient, type WorkerClient } from './worker-client';
+import type { StoreApi } from 'zustand';
+import './styles.css';
+
+declare global {
+  interface Window {
+    /** The app's store, for the end-to-end test and for poking at a run from the console. */
+    tabzero?: StoreApi<AppState>;
+  }
+}
+
+const params = new URLSearchParams(location.search);
+// `?mock` drives the page with made-up events: for demos of the UI and tests without a model.
+const client: WorkerClient = params.has('mock') ? clientFromPort(new MockTrainingWorker()) : createTrainingWorkerClient();
+const store = createAppStore(client);
+window.tabzero = store;
+
+const shared = decodeSettingsHash(location.hash);
+if (location.hash.length > 1) {
+  store.getState().setSettings({ config: shared.config, probeEvery: shared.probeEvery, preset: shared.preset ?? null });
+  if (shared.task === 'countdown') store.getState().setTask({ kind: 'countdown' });
+  for (const e of shared.errors) store.getState().handleEvent({ type: 'log', level: 'warn', message: `Ignored from the link: ${e.message}` });
+} else {
+  store.getState().choosePreset('lecture');
+}
+
+// One click start: the embedded model loads at once where WebGPU exists; otherwise the banner offers wasm.
+if (hasWebGpu() && !params.has('noload')) store.getState().load({ kind: 'embedded' });
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <StoreContext.Provider value={store}>
+      <App />
+    </StoreContext.Provider>
+  </StrictMode>,
+);
