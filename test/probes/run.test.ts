@@ -118,3 +118,20 @@ describe('runProbes', () => {
     await expect(runProbes(async () => [], ps)).rejects.toThrow(/expected 20 × 1/);
   });
 });
+
+describe('byDifficulty', () => {
+  it('groups rows and averages each condition, skipping nulls', async () => {
+    const { byDifficulty } = await import('../../src/core/probes/table');
+    const rows = [
+      { id: 'a', difficulty: 2, plain: 1, plan: 0, knowledge: null, subproblems: 1, plainCorrect: 1 },
+      { id: 'b', difficulty: 1, plain: 0, plan: 1, knowledge: 1, subproblems: null, plainCorrect: 0 },
+      { id: 'c', difficulty: 2, plain: 0, plan: 1, knowledge: null, subproblems: 0, plainCorrect: 0 },
+      { id: 'd', difficulty: undefined, plain: 0.5, plan: null, knowledge: null, subproblems: null, plainCorrect: 1 },
+    ];
+    expect(byDifficulty(rows)).toEqual([
+      { difficulty: 1, n: 1, plain: 0, plan: 1, knowledge: 1, subproblems: null },
+      { difficulty: 2, n: 2, plain: 0.5, plan: 0.5, knowledge: null, subproblems: 0.5 },
+      { difficulty: null, n: 1, plain: 0.5, plan: null, knowledge: null, subproblems: null },
+    ]);
+  });
+});
