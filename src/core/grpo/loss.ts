@@ -7,8 +7,8 @@
  * layout (the packed batch's); the completion mask picks the tokens that count.
  */
 import * as tf from '@tensorflow/tfjs-core';
-// Gradients live in a side-effect module of tfjs-core; training needs them wherever this runs.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+// Registers every kernel's gradient (tfjs-core alone has none); works under Node's resolver and bundlers alike.
+import '@tensorflow/tfjs';
 import type { LossType } from './config';
 
 export interface LossInputs {

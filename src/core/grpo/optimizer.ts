@@ -53,12 +53,17 @@ export class AdamW {
    */
   constructor(
     private readonly vars: ReadonlyMap<string, tf.Variable>,
-    private readonly opts: AdamWOptions,
+    private opts: AdamWOptions,
   ) {
     for (const [name, p] of vars) {
       this.m.set(name, tf.variable(tf.zerosLike(p), false));
       this.v.set(name, tf.variable(tf.zerosLike(p), false));
     }
+  }
+
+  /** New hyper-parameters between steps; the moments are kept. */
+  setOptions(opts: AdamWOptions): void {
+    this.opts = opts;
   }
 
   get stepCount(): number {

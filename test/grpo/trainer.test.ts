@@ -1,0 +1,155 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { GRPOTrainer, type TrainerOptions } from '../../src/core/grpo/trainer';
+import { fromRewardFn, RewardError } from '../../src/core/rewards/runner';
+import { ConfigError } from '../../src/core/grpo/config';
+import { NonFiniteError } from '../../src/core/grpo/optimizer';
+import { charTokenizer, renderWord, tinyModel, wordSource } from './helpers';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const startsWithVowel = fromRewardFn({ name: 'vowel', fn: (c) => ('aeiou'.includes(c[0] ?? '') ? 1 : 0) });
+const lengthy = fromRewardFn({ name: 'len', fn: (c) => (c.length > 0 ? c.length / 10 : null) });
+
+const disposers: (() => void)[] = [];
+afterEach(() => {
+  while (disposers.length) disposers.pop()!();
+});
+
+function make(config: Record<string, unknown> = {}, extra: Partial<TrainerOptions> = {}) {
+  const policy = tinyModel();
+  const trainer = new GRPOTrainer({
+    policy,
+    tokenizer: charTokenizer,
+    problems: wordSource,
+    renderPrompt: renderWord,
+    rewards: [startsWithVowel, lengthy],
+    config: { num_generations: 4, prompts_per_step: 2, max_completion_length: 4, learning_rate: 1e-2, ...config },
+    ...extra,
+  });
+  disposers.push(() => {
+    trainer.dispose();
+    policy.dispose();
+  });
+  return { policy, trainer };
+}
+
+function snapshot(policy: ReturnType<typeof tinyModel>): Float32Array[] {
+  return [...policy.weights.values()].map((v) => v.dataSync() as Float32Array).map((a) => Float32Array.from(a));
+}
+
+describe('GRPOTrainer', () => {
+  it('reports TRL metrics and rollout groups, and moves the weights', async () => {
+    const { policy, trainer } = make({ reward_weights: [1, 0.5] });
+    const before = snapshot(policy);
+    const r = await trainer.trainStep();
+    for (const k of ['reward', 'reward_std', 'rewards/vowel/mean', 'frac_reward_zero_std', 'entropy', 'clip_ratio/low_mean', 'clip_ratio/high_mean', 'clip_ratio/region_mean', 'completions/mean_length', 'completions/clipped_ratio', 'policy_loss', 'grad_norm', 'learning_rate', 'tokens_per_s', 'rollout_time_s', 'update_time_s', 'num_tensors', 'bytes']) {
+      expect(r.metrics[k], k).toBeTypeOf('number');
+      expect(Number.isFinite(r.metrics[k]), k).toBe(true);
+    }
+    expect(r.metrics.kl).toBeUndefined(); // beta = 0: no reference, no KL (as TRL)
+    expect(r.metrics['clip_ratio/region_mean']).toBe(0); // μ = 1
+    expect(r.groups).toHaveLength(2);
+    expect(r.groups[0]!.completions).toHaveLength(4);
+    // The reward shown per completion is the weighted sum of the per-function scores.
+    for (const g of r.groups) {
+      for (const c of g.completions) {
+        const expected = (c.rewards.vowel ?? 0) + 0.5 * (c.rewards.len ?? 0);
+        expect(c.reward).toBeCloseTo(expected, 12);
+        expect(c.tokens.join('')).toBe(c.text);
+      }
+      // Group-normalised advantages sum to zero.
+      expect(g.completions.reduce((s, c) => s + c.advantage, 0)).toBeCloseTo(0, 6);
+    }
+    const all = r.groups.flatMap((g) => g.completions);
+    expect(r.metrics.reward).toBeCloseTo(all.reduce((s, c) => s + c.reward, 0) / all.length, 12);
+    expect(r.metrics['completions/clipped_ratio']).toBeCloseTo(all.filter((c) => c.finish === 'length').length / all.length, 12);
+    const after = snapshot(policy);
+    expect(after.some((a, i) => a.some((x, j) => x !== before[i]![j]))).toBe(true);
+  });
+
+  it('20 steps leave tf.memory().numTensors exactly where it was (with KL, μ = 2, entropy bonus)', async () => {
+    const { trainer } = make({ beta: 0.05, num_iterations: 2, entropy_coef: 0.01, loss_type: 'grpo' });
+    expect(trainer.hasReference).toBe(true);
+    const before = tf.memory().numTensors;
+    let last = null;
+    for (let i = 0; i < 20; i++) last = await trainer.trainStep();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(last!.metrics.kl).toBeGreaterThanOrEqual(0);
+    expect(last!.metrics.num_tensors).toBe(before);
+  });
+
+  it('is reproducible: same seed, same first-step rollouts', async () => {
+    const a = await make({ seed: 5 }).trainer.trainStep();
+    const b = await make({ seed: 5 }).trainer.trainStep();
+    expect(b.groups.map((g) => g.completions.map((c) => c.text))).toEqual(a.groups.map((g) => g.completions.map((c) => c.text)));
+    expect(b.metrics.policy_loss).toBe(a.metrics.policy_loss);
+  });
+
+  it('a reward error skips the step and leaves the model untouched', async () => {
+    const bad = fromRewardFn({ name: 'broken', fn: () => Number.NaN });
+    const { policy, trainer } = make({}, { rewards: [bad] });
+    const before = snapshot(policy);
+    const n = tf.memory().numTensors;
+    await expect(trainer.trainStep()).rejects.toBeInstanceOf(RewardError);
+    expect(snapshot(policy)).toEqual(before);
+    expect(tf.memory().numTensors).toBe(n);
+    expect(trainer.step).toBe(0);
+  });
+
+  it('a non-finite loss is refused before the weights change', async () => {
+    // A huge reward gap with scale_rewards none makes the advantage overflow float32.
+    const huge = fromRewardFn({ name: 'huge', fn: (c) => ('aeiou'.includes(c[0] ?? '') ? 1e38 : -1e38) });
+    const { policy, trainer } = make({ scale_rewards: 'none', num_generations: 8, prompts_per_step: 4, loss_type: 'dr_grpo' }, { rewards: [huge] });
+    const before = snapshot(policy);
+    const n = tf.memory().numTensors;
+    let err: unknown = null;
+    try {
+      await trainer.trainStep();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NonFiniteError);
+    expect(snapshot(policy)).toEqual(before);
+    expect(tf.memory().numTensors).toBe(n);
+  });
+
+  it('drop_zero_std_groups resamples and marks dropped groups untrained', async () => {
+    const constant = fromRewardFn({ name: 'const', fn: () => 1 });
+    const { trainer } = make({ drop_zero_std_groups: true, max_resample_rounds: 2 }, { rewards: [constant] });
+    const r = await trainer.trainStep();
+    expect(r.updated).toBe(false);
+    expect(r.metrics.frac_reward_zero_std).toBe(1);
+    // 2 first groups + 2 resampling rounds of 2 groups each, all dropped.
+    expect(r.groups.filter((g) => !g.trained)).toHaveLength(6);
+    expect(r.metrics['dynamic_sampling/dropped_groups']).toBe(6);
+  });
+
+  it('scaffolds groups whose completions all fail, raising the level up to 4', async () => {
+    const levels: number[] = [];
+    const never = fromRewardFn({ name: 'never', fn: () => 0 });
+    const { trainer } = make(
+      { scaffold_hard_problems: true },
+      {
+        rewards: [never],
+        renderPrompt: (p, o) => {
+          levels.push(o.scaffoldLevel ?? 0);
+          return renderWord(p, o);
+        },
+      },
+    );
+    const r = await trainer.trainStep();
+    expect(levels).toEqual([0, 0, 1, 1, 2, 2, 3, 3, 4, 4]);
+    expect(r.groups.map((g) => g.scaffoldLevel)).toEqual([4, 4]);
+    expect(r.metrics['scaffold/still_failed']).toBe(2);
+  });
+
+  it('refuses turning beta on mid-run, accepts other knobs', () => {
+    const { trainer } = make();
+    expect(() => trainer.setConfig({ beta: 0.1 })).toThrow(ConfigError);
+    expect(trainer.setConfig({ learning_rate: 5e-3, max_grad_norm: 0.5 }).learning_rate).toBe(5e-3);
+  });
+});
