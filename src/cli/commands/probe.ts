@@ -1,0 +1,213 @@
+/**
+ * `tabzero probe --model <dir> [--n N] [--seed S] [--backend B] [--task toy-world|countdown]
+ *   [--difficulty D] [--mode greedy|sampled] [--samples K] [--temperature T] [--pass-k K]
+ *   [--max-new-tokens N] [--batch B]`
+ *
+ * Runs the SPARKLE-style probes (plain, +plan, +knowledge, subproblem chains) of a model in Hub
+ * layout on the task's fixed held-out probe set and prints one JSON object: the ProbeReport,
+ * a per-difficulty table, and the paper's figures for comparison.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PreTrainedTokenizer } from '@huggingface/transformers';
+import { CausalLM, type HostTensor } from '../../core/model/causal-lm';
+import { parseConfig } from '../../core/model/config';
+import { generate } from '../../core/model/generate';
+import { parseSafetensors } from '../../core/model/safetensors';
+import { makeCompleter, type CompleterTokenizer } from '../../core/probes/completer';
+import { SPARKLE_AVG8, SPARKLE_CITATION, SPARKLE_EFFECTS } from '../../core/probes/paper';
+import { runProbesDetailed, type CompleteFn } from '../../core/probes/run';
+import { byDifficulty } from '../../core/probes/table';
+import { createTask } from '../../core/tasks/index';
+import type { BackendName, TaskSpec } from '../../worker/protocol';
+import { initNodeBackend } from '../node-webgpu';
+
+export class ProbeArgsError extends Error {
+  override name = 'ProbeArgsError';
+}
+
+export interface ProbeArgs {
+  model: string;
+  n: number;
+  seed: number;
+  backend: BackendName;
+  task: 'toy-world' | 'countdown';
+  difficulty?: number;
+  mode: 'greedy' | 'sampled';
+  samples: number;
+  temperature: number;
+  passK?: number;
+  maxNewTokens: number;
+  batch: number;
+}
+
+export interface LoadedCompleter {
+  complete: CompleteFn;
+  /** Facts about the model and backend for the printout. */
+  info: Record<string, unknown>;
+  dispose(): void;
+}
+
+/** What the command needs from the outside world, so tests can run it with a fake model. */
+export interface ProbeDeps {
+  loadCompleter(args: ProbeArgs): Promise<LoadedCompleter>;
+  print(text: string): void;
+  printError(text: string): void;
+}
+
+const USAGE =
+  'usage: tabzero probe --model <dir> [--n N] [--seed S] [--backend cpu|wasm|webgpu] [--task toy-world|countdown] [--difficulty 1-4] [--mode greedy|sampled] [--samples K] [--temperature T] [--pass-k K] [--max-new-tokens N] [--batch B]';
+
+function num(flag: string, v: string, { int = true, min = -Infinity, max = Infinity } = {}): number {
+  const x = Number(v);
+  if (!Number.isFinite(x) || (int && !Number.isInteger(x)) || x < min || x > max) {
+    throw new ProbeArgsError(`${flag} expects ${int ? 'an integer' : 'a number'}${min > -Infinity ? ` >= ${min}` : ''}${max < Infinity ? ` <= ${max}` : ''}, got '${v}'.`);
+  }
+  return x;
+}
+
+export function parseProbeArgs(argv: string[]): ProbeArgs {
+  const a: Partial<ProbeArgs> = {};
+  const out: ProbeArgs = { model: '', n: 100, seed: 1234, backend: 'wasm', task: 'toy-world', mode: 'greedy', samples: 4, temperature: 1, maxNewTokens: 192, batch: 32 };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const v = argv[i + 1];
+    if (!flag.startsWith('--')) throw new ProbeArgsError(`unexpected argument '${flag}'. ${USAGE}`);
+    if (v === undefined || v.startsWith('--')) throw new ProbeArgsError(`${flag} needs a value. ${USAGE}`);
+    i++;
+    switch (flag) {
+      case '--model': a.model = v; break;
+      case '--n': a.n = num(flag, v, { min: 1 }); break;
+      case '--seed': a.seed = num(flag, v, { min: 0 }); break;
+      case '--backend':
+        if (v !== 'cpu' && v !== 'wasm' && v !== 'webgpu') throw new ProbeArgsError(`--backend must be cpu, wasm or webgpu, got '${v}'.`);
+        a.backend = v;
+        break;
+      case '--task':
+        if (v !== 'toy-world' && v !== 'countdown') throw new ProbeArgsError(`--task must be toy-world or countdown, got '${v}'.`);
+        a.task = v;
+        break;
+      case '--difficulty': a.difficulty = num(flag, v, { min: 1, max: 4 }); break;
+      case '--mode':
+        if (v !== 'greedy' && v !== 'sampled') throw new ProbeArgsError(`--mode must be greedy or sampled, got '${v}'.`);
+        a.mode = v;
+        break;
+      case '--samples': a.samples = num(flag, v, { min: 1 }); break;
+      case '--temperature': a.temperature = num(flag, v, { int: false, min: 0 }); break;
+      case '--pass-k': a.passK = num(flag, v, { min: 1 }); break;
+      case '--max-new-tokens': a.maxNewTokens = num(flag, v, { min: 1 }); break;
+      case '--batch': a.batch = num(flag, v, { min: 1 }); break;
+      default: throw new ProbeArgsError(`unknown option ${flag}. ${USAGE}`);
+    }
+  }
+  Object.assign(out, a);
+  if (!out.model) throw new ProbeArgsError(`--model <dir> is required. ${USAGE}`);
+  if (out.passK !== undefined && (out.mode !== 'sampled' || out.passK > out.samples)) {
+    throw new ProbeArgsError('--pass-k needs --mode sampled and a value no larger than --samples.');
+  }
+  return out;
+}
+
+async function readJson(dir: string, name: string, required: boolean): Promise<Record<string, unknown> | null> {
+  try {
+    return JSON.parse(await readFile(join(dir, name), 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    if (!required && (e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new ProbeArgsError(`cannot read ${join(dir, name)}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Loads a single-file Hub-layout model directory (config.json, model.safetensors,
+ * tokenizer.json, tokenizer_config.json, optional generation_config.json) on a Node backend.
+ */
+async function loadLocalCompleter(args: ProbeArgs): Promise<LoadedCompleter> {
+  const backend = await initNodeBackend(args.backend);
+  const dir = args.model;
+  const config = parseConfig((await readJson(dir, 'config.json', true))!);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(join(dir, 'model.safetensors')));
+  } catch (e) {
+    throw new ProbeArgsError(`cannot read ${join(dir, 'model.safetensors')} (sharded checkpoints are not supported by probe yet): ${(e as Error).message}`);
+  }
+  const tensors = parseSafetensors(bytes) as Map<string, HostTensor>;
+  const model = new CausalLM(config, tensors);
+  const tj = (await readJson(dir, 'tokenizer.json', true))!;
+  const tc = (await readJson(dir, 'tokenizer_config.json', false)) ?? {};
+  const gen = await readJson(dir, 'generation_config.json', false);
+  const hf = new PreTrainedTokenizer(tj, tc);
+  const genEos = gen?.eos_token_id;
+  const eos = Array.isArray(genEos) ? genEos.filter((x): x is number => typeof x === 'number') : typeof genEos === 'number' ? [genEos] : config.eosTokenIds.length > 0 ? config.eosTokenIds : typeof hf.eos_token_id === 'number' ? [hf.eos_token_id] : [];
+  if (eos.length === 0) throw new ProbeArgsError(`${dir} names no end-of-sequence token (config.json / generation_config.json eos_token_id).`);
+  const tokenizer: CompleterTokenizer = {
+    encode: (text, o) => hf.encode(text, { add_special_tokens: o?.addSpecialTokens ?? true }),
+    decode: (ids, o) => hf.decode(ids, { skip_special_tokens: o?.skipSpecialTokens ?? false }),
+    eosTokenIds: eos,
+    padTokenId: config.padTokenId ?? eos[0]!,
+  };
+  const complete = makeCompleter(model, tokenizer, { generate, maxNewTokens: args.maxNewTokens, batchSize: args.batch });
+  return {
+    complete,
+    info: { backend: backend.name, adapter: backend.adapter, fallbackReason: backend.fallbackReason, arch: config.arch, params: model.numParams, vocabSize: config.vocabSize },
+    dispose: () => model.dispose(),
+  };
+}
+
+export const NODE_DEPS: ProbeDeps = {
+  loadCompleter: loadLocalCompleter,
+  print: (t) => process.stdout.write(`${t}\n`),
+  printError: (t) => process.stderr.write(`${t}\n`),
+};
+
+export async function run(argv: string[], deps: ProbeDeps = NODE_DEPS): Promise<number> {
+  let args: ProbeArgs;
+  try {
+    args = parseProbeArgs(argv);
+  } catch (e) {
+    deps.printError(`tabzero probe: ${(e as Error).message}`);
+    return 1;
+  }
+  let loaded: LoadedCompleter | null = null;
+  try {
+    const spec: TaskSpec = args.task === 'countdown' ? { kind: 'countdown' } : { kind: 'toy-world', ...(args.difficulty !== undefined ? { difficulty: args.difficulty } : {}) };
+    const problems = createTask(spec).probeSet(args.seed, args.n);
+    loaded = await deps.loadCompleter(args);
+    const t0 = performance.now();
+    const res = await runProbesDetailed(loaded.complete, problems, {
+      mode: args.mode,
+      samples: args.samples,
+      temperature: args.temperature,
+      seed: args.seed,
+      ...(args.passK !== undefined ? { passK: args.passK } : {}),
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    deps.print(
+      JSON.stringify(
+        {
+          model: args.model,
+          ...loaded.info,
+          task: spec,
+          n: problems.length,
+          seed: args.seed,
+          mode: args.mode,
+          ...(args.mode === 'sampled' ? { samples: args.samples, temperature: args.temperature } : {}),
+          report: res.report,
+          byDifficulty: byDifficulty(res.rows),
+          prompts: res.prompts,
+          completions: res.completions,
+          seconds: Math.round(seconds * 100) / 100,
+          paper: { citation: SPARKLE_CITATION, effects: SPARKLE_EFFECTS, avgAt8: SPARKLE_AVG8 },
+        },
+        null,
+        2,
+      ),
+    );
+    return 0;
+  } catch (e) {
+    deps.printError(`tabzero probe: ${(e as Error).name}: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    loaded?.dispose();
+  }
+}
