@@ -5,10 +5,22 @@
 
 export type SyntaxCheck = { ok: true } | { ok: false; message: string; line?: number; column?: number };
 
-/** Chromium's SyntaxError carries no position, so unbalanced brackets are located by a small scan. */
-export function findUnbalancedBracket(source: string): { line: number; column: number; message: string } | null {
+interface OpenBracket {
+  ch: string;
+  line: number;
+  column: number;
+}
+
+interface ScanResult {
+  mismatch: { line: number; column: number; message: string } | null;
+  /** Brackets still open at the end, innermost last. */
+  open: OpenBracket[];
+}
+
+/** Walks the source skipping strings, comments and regex literals, matching brackets. */
+function scanBrackets(source: string): ScanResult {
   const pairs: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
-  const stack: { ch: string; line: number; column: number }[] = [];
+  const stack: OpenBracket[] = [];
   let line = 1;
   let col = 0;
   let i = 0;
@@ -70,25 +82,62 @@ export function findUnbalancedBracket(source: string): { line: number; column: n
     else if (ch in pairs) {
       const open = stack.pop();
       if (!open || open.ch !== pairs[ch]) {
-        return { line: startLine, column: startCol, message: open ? `'${ch}' closes '${open.ch}' opened at line ${open.line}` : `'${ch}' has no matching opening bracket` };
+        return { mismatch: { line: startLine, column: startCol, message: open ? `'${ch}' closes '${open.ch}' opened at line ${open.line}` : `'${ch}' has no matching opening bracket` }, open: stack };
       }
     }
     if (!/\s/.test(ch)) lastSignificant = ch;
   }
-  const open = stack.pop();
+  return { mismatch: null, open: stack };
+}
+
+/** Chromium's SyntaxError carries no position, so unbalanced brackets are located by a small scan. */
+export function findUnbalancedBracket(source: string): { line: number; column: number; message: string } | null {
+  const r = scanBrackets(source);
+  if (r.mismatch) return r.mismatch;
+  const open = r.open[r.open.length - 1];
   return open ? { line: open.line, column: open.column, message: `'${open.ch}' is never closed` } : null;
+}
+
+function compiles(source: string): boolean {
+  try {
+    // The newline keeps a trailing line comment in the source from swallowing the closing parenthesis.
+    new Function('completion', 'problem', `return (${source}\n);`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const CLOSER: Record<string, string> = { '(': ')', '[': ']', '{': '}' };
+
+/**
+ * The line of a syntax error that isn't a bracket problem: the first k lines, with their open
+ * brackets closed, compile for every k before the bad line. Taking the last prefix that compiles
+ * (not the first that fails) skips lines that only continue on the next one ("a +").
+ */
+export function findErrorLine(source: string): number | null {
+  const lines = source.split('\n');
+  let lastGood = 0;
+  for (let k = 1; k <= lines.length; k++) {
+    const prefix = lines.slice(0, k).join('\n');
+    const scan = scanBrackets(prefix);
+    if (scan.mismatch) break;
+    const closers = scan.open.map((o) => CLOSER[o.ch]!).reverse().join('');
+    if (compiles(`${prefix}\n${closers}`)) lastGood = k;
+  }
+  return lastGood < lines.length ? lastGood + 1 : null;
 }
 
 export function checkRewardSyntax(source: string): SyntaxCheck {
   if (source.trim() === '') return { ok: false, message: 'The reward is empty: write (completion, problem) => number.', line: 1, column: 1 };
   try {
-    // The newline keeps a trailing line comment in the source from swallowing the closing parenthesis.
     new Function('completion', 'problem', `return (${source}\n);`);
     return { ok: true };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     const bracket = findUnbalancedBracket(source);
     if (bracket) return { ok: false, message: `${message} (${bracket.message})`, line: bracket.line, column: bracket.column };
-    return { ok: false, message };
+    const line = findErrorLine(source);
+    return line === null ? { ok: false, message } : { ok: false, message, line };
   }
 }

@@ -17,6 +17,35 @@ function cssVar(name: string, fallback: string): string {
   return v || fallback;
 }
 
+const initQueue: (() => void)[] = [];
+let draining = false;
+
+function drain() {
+  const next = initQueue.shift();
+  if (!next) {
+    draining = false;
+    return;
+  }
+  next();
+  const later = typeof requestAnimationFrame === 'function' ? requestAnimationFrame : (f: () => void) => setTimeout(f, 16);
+  later(drain);
+}
+
+/** Queues a chart construction; returns a cancel function for a chart unmounted before its turn. */
+function scheduleInit(fn: () => void): () => void {
+  let cancelled = false;
+  initQueue.push(() => {
+    if (!cancelled) fn();
+  });
+  if (!draining) {
+    draining = true;
+    setTimeout(drain, 0);
+  }
+  return () => {
+    cancelled = true;
+  };
+}
+
 export interface UPlotChartProps {
   model: ChartModel;
   height?: number;
@@ -24,10 +53,12 @@ export interface UPlotChartProps {
   styleKey?: string;
 }
 
-export function UPlotChart({ model, height = 200, styleKey = '' }: UPlotChartProps) {
+export function UPlotChart({ model, height = 150, styleKey = '' }: UPlotChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const aligned = toAligned(model);
+  const latest = useRef(aligned.data);
+  latest.current = aligned.data;
   const shapeKey = `${styleKey}|${model.yRange?.join(',') ?? ''}|${aligned.series.map((s) => s.label).join('|')}`;
 
   useEffect(() => {
@@ -60,18 +91,26 @@ export function UPlotChart({ model, height = 200, styleKey = '' }: UPlotChartPro
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
     };
-    const u = new uPlot(opts, aligned.data as uPlot.AlignedData, el);
-    // Band edges only shape the fill; hide them from the legend.
-    u.root.querySelectorAll('.u-legend .u-series').forEach((row, i) => {
-      const s = i === 0 ? null : aligned.series[i - 1];
-      if (i === 0 || s?.role === 'bandEdge') (row as HTMLElement).style.display = 'none';
+    let u: uPlot | null = null;
+    let ro: ResizeObserver | null = null;
+    // Charts are built one per frame: creating a dozen at once (first step, tab switch) would block the page.
+    const cancel = scheduleInit(() => {
+      u = new uPlot(opts, latest.current as uPlot.AlignedData, el);
+      // Band edges and x only shape the plot; hide them from the legend.
+      const hidden = new Set(['step', ...aligned.series.filter((x) => x.role === 'bandEdge').map((x) => x.label)]);
+      u.root.querySelectorAll('.u-legend .u-series').forEach((row) => {
+        const label = row.querySelector('.u-label')?.textContent ?? '';
+        if (hidden.has(label)) (row as HTMLElement).style.display = 'none';
+      });
+      plot.current = u;
+      const chart = u;
+      ro = typeof ResizeObserver === 'undefined' ? null : new ResizeObserver(() => chart.setSize({ width: Math.max(200, el.clientWidth), height }));
+      ro?.observe(el);
     });
-    plot.current = u;
-    const ro = typeof ResizeObserver === 'undefined' ? null : new ResizeObserver(() => u.setSize({ width: Math.max(200, el.clientWidth), height }));
-    ro?.observe(el);
     return () => {
+      cancel();
       ro?.disconnect();
-      u.destroy();
+      u?.destroy();
       plot.current = null;
     };
     // Recreate only when the chart's shape changes; data flows through setData below.
