@@ -52,6 +52,8 @@ describe('toy-world generator', () => {
     const byLevel = new Map<number, number>();
     for (const p of MANY) byLevel.set(p.difficulty!, (byLevel.get(p.difficulty!) ?? 0) + 1);
     expect([...byLevel.keys()].sort()).toEqual([1, 2, 3, 4]);
+    // difficulty is drawn uniformly (the number-size cap's retries must not skew it)
+    for (const c of byLevel.values()) expect(Math.abs(c / MANY.length - 0.25)).toBeLessThan(0.03);
     for (const p of MANY) {
       const words = `${p.question} ${p.solution}`.split(/\s+/).length;
       expect(words).toBeLessThanOrEqual(130);
@@ -122,6 +124,10 @@ describe('toy-world generator', () => {
     expect(() => generateToyProblem(new Rng(1), { withFact: 'nope' })).toThrow(/Unknown toy-world fact/);
     // a fact nothing contains cannot appear in a chain of two or more facts
     expect(() => generateToyProblem(new Rng(1), { difficulty: 4, withFact: 'truck-crate' })).not.toThrow();
+    // nothing holds packs, so pack-pen only appears in one-fact chains: not at difficulty 4
+    expect(() => generateToyProblem(new Rng(1), { difficulty: 4, withFact: 'pack-pen' })).toThrow(ToyWorldError);
+    const rng = new Rng(5);
+    for (let i = 0; i < 100; i++) expect(generateToyProblem(rng, { withFact: 'pack-pen' }).difficulty).toBeLessThanOrEqual(3);
   });
 
   it('turns a subproblem into a self-contained problem', () => {

@@ -185,14 +185,27 @@ function finish(d: Draft, difficulty: number): Problem {
   };
 }
 
+/** Difficulties at which some chain of facts includes `withFact` (all of them without one). */
+function feasibleDifficulties(withFact: string | undefined): number[] {
+  const all = Array.from({ length: MAX_DIFFICULTY }, (_, i) => i + 1);
+  if (withFact === undefined) return all;
+  return all.filter((d) => {
+    const [lo, hi] = factCountRange(d);
+    for (let m = lo; m <= hi; m++) if (factChains(m).some((c) => c.some((f) => f.id === withFact))) return true;
+    return false;
+  });
+}
+
 /** One problem. Deterministic given the rng's state. */
 export function generateToyProblem(rng: Rng, opts: ToyOptions = {}): Problem {
   if (opts.withFact !== undefined && !FACT_BY_ID.has(opts.withFact)) {
     throw new ToyWorldError(`Unknown toy-world fact id '${opts.withFact}'.`);
   }
   const split = opts.split ?? 'any';
+  // Drawn once, so the number-size cap's retries do not skew the mix toward easy problems.
+  const levels = opts.difficulty !== undefined ? [opts.difficulty] : feasibleDifficulties(opts.withFact);
+  const difficulty = levels.length === 1 ? levels[0]! : rng.pick(levels);
   for (let attempt = 0; attempt < 10_000; attempt++) {
-    const difficulty = opts.difficulty ?? rng.int(1, MAX_DIFFICULTY);
     const d = draft(rng, difficulty, opts.withFact);
     if (!d) continue;
     const held = isHeldOut(contentKey(d));
@@ -200,7 +213,7 @@ export function generateToyProblem(rng: Rng, opts: ToyOptions = {}): Problem {
     return finish(d, difficulty);
   }
   throw new ToyWorldError(
-    `Could not generate a toy-world problem with difficulty ${opts.difficulty ?? 'any'}${opts.withFact ? ` using fact '${opts.withFact}'` : ''}: no chain of facts fits.`,
+    `Could not generate a toy-world problem with difficulty ${difficulty}${opts.withFact ? ` using fact '${opts.withFact}'` : ''}: no chain of facts fits.`,
   );
 }
 
