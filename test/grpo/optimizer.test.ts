@@ -12,10 +12,10 @@ const OPTS = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGr
 function setup(init: number[], opts = OPTS) {
   const w = tf.variable(tf.tensor1d(init));
   const opt = new AdamW(new Map([['w', w]]), opts);
-  const step = (g: number[], lr: number) => {
+  const step = async (g: number[], lr: number) => {
     const gt = tf.tensor1d(g);
     try {
-      return opt.step({ w: gt }, lr);
+      return await opt.step({ w: gt }, lr);
     } finally {
       gt.dispose();
     }
@@ -28,14 +28,14 @@ function setup(init: number[], opts = OPTS) {
 }
 
 describe('AdamW', () => {
-  it('two steps equal a hand computation (decoupled decay, bias correction)', () => {
+  it('two steps equal a hand computation (decoupled decay, bias correction)', async () => {
     const s = setup([1, -2]);
-    s.step([0.5, -0.1], 0.1);
+    await s.step([0.5, -0.1], 0.1);
     // Step 1: m̂ = g, v̂ = g², update = g/|g| = ±1; p ← p·(1 − 0.1·0.01) − 0.1·update.
     const p1 = [1 * 0.999 - 0.1, -2 * 0.999 + 0.1];
     expect(Array.from(s.w.dataSync())[0]).toBeCloseTo(p1[0]!, 6);
     expect(Array.from(s.w.dataSync())[1]).toBeCloseTo(p1[1]!, 6);
-    s.step([0.5, 0.3], 0.1);
+    await s.step([0.5, 0.3], 0.1);
     // Step 2: m = 0.9·m1 + 0.1·g2, v = 0.999·v1 + 0.001·g2².
     const m = [0.9 * 0.05 + 0.05, 0.9 * -0.01 + 0.03];
     const v = [0.999 * 0.00025 + 0.001 * 0.25, 0.999 * 0.00001 + 0.001 * 0.09];
@@ -49,11 +49,11 @@ describe('AdamW', () => {
     s.dispose();
   });
 
-  it('clips to max_grad_norm and reports the pre-clip norm', () => {
+  it('clips to max_grad_norm and reports the pre-clip norm', async () => {
     const s = setup([0, 0], { ...OPTS, weightDecay: 0, maxGradNorm: 0.1 });
     // |(3, 4)| = 5 → scaled by 0.1/5; step 2's gradient is unclipped (|(0.06, 0)| < 0.1).
-    expect(s.step([3, 4], 1).gradNorm).toBeCloseTo(5, 5);
-    expect(s.step([0.06, 0], 1).gradNorm).toBeCloseTo(0.06, 6);
+    expect((await s.step([3, 4], 1)).gradNorm).toBeCloseTo(5, 5);
+    expect((await s.step([0.06, 0], 1)).gradNorm).toBeCloseTo(0.06, 6);
     const c = 0.1 / (5 + 1e-6);
     const g1 = [3 * c, 4 * c];
     const g2 = [0.06, 0];
@@ -67,29 +67,29 @@ describe('AdamW', () => {
     s.dispose();
   });
 
-  it('refuses a NaN or Inf gradient before touching weights or moments', () => {
+  it('refuses a NaN or Inf gradient before touching weights or moments', async () => {
     const s = setup([1, 2]);
-    expect(() => s.step([Number.NaN, 1], 0.1)).toThrow(NonFiniteError);
-    expect(() => s.step([Number.POSITIVE_INFINITY, 1], 0.1)).toThrow(/not finite/);
+    await expect(s.step([Number.NaN, 1], 0.1)).rejects.toThrow(NonFiniteError);
+    await expect(s.step([Number.POSITIVE_INFINITY, 1], 0.1)).rejects.toThrow(/not finite/);
     expect(Array.from(s.w.dataSync())).toEqual([1, 2]);
     expect(s.opt.stepCount).toBe(0);
     // A later finite step behaves as a first step (moments untouched).
-    s.step([0.5, -0.1], 0.1);
+    await s.step([0.5, -0.1], 0.1);
     expect(Array.from(s.w.dataSync())[0]).toBeCloseTo(0.899, 6);
     s.dispose();
   });
 
-  it('leaks no tensors across steps', () => {
+  it('leaks no tensors across steps', async () => {
     const s = setup([1, 2, 3]);
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 5; i++) s.step([0.1, -0.2, 0.3], 0.01);
+    for (let i = 0; i < 5; i++) await s.step([0.1, -0.2, 0.3], 0.01);
     expect(tf.memory().numTensors).toBe(before);
     s.dispose();
   });
 });
 
 describe('learningRateAt', () => {
-  it('follows transformers schedules with warmup', () => {
+  it('follows transformers schedules with warmup', async () => {
     // 10 steps, warmup ratio 0.2 → 2 warmup steps.
     expect(learningRateAt(0, 1, 'linear', 10, 0.2)).toBe(0);
     expect(learningRateAt(1, 1, 'linear', 10, 0.2)).toBe(0.5);

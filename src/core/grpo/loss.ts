@@ -131,12 +131,14 @@ export function grpoLoss(inp: LossInputs, opt: LossOptions): LossOutput {
   });
 }
 
-/** Read and dispose the metric scalars of a LossOutput. */
-export function readLossMetrics(m: LossOutput['metrics']): Record<keyof LossOutput['metrics'], number> {
+/** Read (one readback for all) and dispose the metric scalars of a LossOutput. */
+export async function readLossMetrics(m: LossOutput['metrics']): Promise<Record<keyof LossOutput['metrics'], number>> {
+  const keys = Object.keys(m) as (keyof LossOutput['metrics'])[];
+  const stacked = tf.stack(keys.map((k) => m[k]));
+  for (const k of keys) m[k].dispose();
+  const values = await stacked.data();
+  stacked.dispose();
   const out = {} as Record<keyof LossOutput['metrics'], number>;
-  for (const k of Object.keys(m) as (keyof LossOutput['metrics'])[]) {
-    out[k] = m[k].dataSync()[0]!;
-    m[k].dispose();
-  }
+  keys.forEach((k, i) => (out[k] = values[i]!));
   return out;
 }

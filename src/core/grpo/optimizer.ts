@@ -73,14 +73,20 @@ export class AdamW {
   /**
    * Clip and apply one step. Everything that can fail is checked before the first assignment, so
    * a NonFiniteError leaves weights, moments and the step count as they were. Does not dispose `grads`.
+   * Async because the norm is read back with data(): WebGPU has no synchronous readback.
    */
-  step(grads: Readonly<Record<string, tf.Tensor>>, lr: number): StepReport {
+  async step(grads: Readonly<Record<string, tf.Tensor>>, lr: number): Promise<StepReport> {
     for (const name of this.vars.keys()) {
       if (!grads[name]) throw new Error(`AdamW.step: no gradient for "${name}"`);
     }
-    const sq = tf.tidy(() => tf.addN([...this.vars.keys()].map((n) => tf.sum(tf.square(grads[n]!)))));
-    const gradNorm = Math.sqrt(sq.dataSync()[0]!);
-    sq.dispose();
+    // Not tf.addN: on tfjs-webgpu 4.22 (Dawn, llvmpipe) addN of 20 scalars returns 0.
+    const sq = tf.tidy(() => tf.sum(tf.stack([...this.vars.keys()].map((n) => tf.sum(tf.square(grads[n]!))))));
+    let gradNorm: number;
+    try {
+      gradNorm = Math.sqrt((await sq.data())[0]!);
+    } finally {
+      sq.dispose();
+    }
     if (!Number.isFinite(gradNorm)) throw new NonFiniteError('gradient', `global norm ${gradNorm}`);
 
     // torch: clip_coef = max_norm / (norm + 1e-6), applied only when < 1.

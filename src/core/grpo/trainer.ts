@@ -386,14 +386,14 @@ export class GRPOTrainer {
           for (const m of Object.values(out.metrics)) tf.keep(m);
           return out.loss;
         }, vars);
-        const lossValue = value.dataSync()[0]!;
+        const lossValue = (await value.data())[0]!;
         value.dispose();
-        const m = readLossMetrics(metricTensors!);
+        const m = await readLossMetrics(metricTensors!);
         try {
           if (!Number.isFinite(lossValue)) throw new NonFiniteError('loss', `loss = ${lossValue}`);
           const byName: Record<string, tf.Tensor> = {};
           for (const [name, v] of this.varByName) byName[name] = grads[v.name]!;
-          gradNorm = this.optimizer.step(byName, lr).gradNorm;
+          gradNorm = (await this.optimizer.step(byName, lr)).gradNorm;
         } finally {
           for (const g of Object.values(grads)) g.dispose();
         }
