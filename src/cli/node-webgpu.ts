@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName, type BackendReport } from '../core/backend';
 
 let installed = false;
@@ -48,6 +49,8 @@ export function nodeWasmDir(): string {
 
 /** initBackend for Node: Dawn installed first when webgpu is asked for, wasm files from node_modules. */
 export async function initNodeBackend(preferred: BackendName = 'cpu'): Promise<BackendReport> {
+  // PROD silences tfjs's "install tfjs-node" banner (that package is not an option here) and skips debug checks.
+  tf.env().set('PROD', true);
   if (preferred === 'webgpu') await installNodeWebGpu();
   return initBackend(preferred, { wasmPaths: nodeWasmDir() });
 }

@@ -151,7 +151,7 @@ describe('load errors', () => {
       urls.push(url);
       const m = /^https:\/\/huggingface\.co\/tiny\/gpt2\/resolve\/main\/(.+)$/.exec(url);
       const body = m ? files.get(m[1]!) : undefined;
-      return body ? new Response(body) : new Response('Repository not found', { status: m ? 404 : 401 });
+      return body ? new Response(body as BodyInit) : new Response('Repository not found', { status: m ? 404 : 401 });
     }) as typeof env.fetch;
     try {
       await expect(loadModel({ kind: 'hub', repo: 'nobody/does-not-exist' })).rejects.toThrow(ModelSourceError);
