@@ -107,6 +107,6 @@ describe('tabzero probe: end to end with a tiny random model on cpu', () => {
   it('a missing model directory is a one-line error', async () => {
     const err: string[] = [];
     expect(await run(['--model', join(dir, 'nope'), '--n', '1', '--backend', 'cpu'], { ...NODE_DEPS, print: () => {}, printError: (t) => err.push(t) })).toBe(1);
-    expect(err[0]).toMatch(/cannot read .*config\.json/);
+    expect(err[0]).toMatch(/config\.json/);
   });
 });

@@ -7,13 +7,8 @@
  * layout on the task's fixed held-out probe set and prints one JSON object: the ProbeReport,
  * a per-difficulty table, and the paper's figures for comparison.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { PreTrainedTokenizer } from '@huggingface/transformers';
-import { CausalLM, type HostTensor } from '../../core/model/causal-lm';
-import { parseConfig } from '../../core/model/config';
 import { generate } from '../../core/model/generate';
-import { parseSafetensors } from '../../core/model/safetensors';
+import { loadModel } from '../../core/model/load';
 import { makeCompleter, type CompleterTokenizer } from '../../core/probes/completer';
 import { SPARKLE_AVG8, SPARKLE_CITATION, SPARKLE_EFFECTS } from '../../core/probes/paper';
 import { runProbesDetailed, type CompleteFn } from '../../core/probes/run';
@@ -108,48 +103,26 @@ export function parseProbeArgs(argv: string[]): ProbeArgs {
   return out;
 }
 
-async function readJson(dir: string, name: string, required: boolean): Promise<Record<string, unknown> | null> {
-  try {
-    return JSON.parse(await readFile(join(dir, name), 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    if (!required && (e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new ProbeArgsError(`cannot read ${join(dir, name)}: ${(e as Error).message}`);
-  }
-}
-
-/**
- * Loads a single-file Hub-layout model directory (config.json, model.safetensors,
- * tokenizer.json, tokenizer_config.json, optional generation_config.json) on a Node backend.
- */
+/** Loads a Hub-layout model directory with the engine's loader on a Node backend. */
 async function loadLocalCompleter(args: ProbeArgs): Promise<LoadedCompleter> {
   const backend = await initNodeBackend(args.backend);
-  const dir = args.model;
-  const config = parseConfig((await readJson(dir, 'config.json', true))!);
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(join(dir, 'model.safetensors')));
-  } catch (e) {
-    throw new ProbeArgsError(`cannot read ${join(dir, 'model.safetensors')} (sharded checkpoints are not supported by probe yet): ${(e as Error).message}`);
-  }
-  const tensors = parseSafetensors(bytes) as Map<string, HostTensor>;
-  const model = new CausalLM(config, tensors);
-  const tj = (await readJson(dir, 'tokenizer.json', true))!;
-  const tc = (await readJson(dir, 'tokenizer_config.json', false)) ?? {};
-  const gen = await readJson(dir, 'generation_config.json', false);
-  const hf = new PreTrainedTokenizer(tj, tc);
-  const genEos = gen?.eos_token_id;
-  const eos = Array.isArray(genEos) ? genEos.filter((x): x is number => typeof x === 'number') : typeof genEos === 'number' ? [genEos] : config.eosTokenIds.length > 0 ? config.eosTokenIds : typeof hf.eos_token_id === 'number' ? [hf.eos_token_id] : [];
-  if (eos.length === 0) throw new ProbeArgsError(`${dir} names no end-of-sequence token (config.json / generation_config.json eos_token_id).`);
-  const tokenizer: CompleterTokenizer = {
-    encode: (text, o) => hf.encode(text, { add_special_tokens: o?.addSpecialTokens ?? true }),
-    decode: (ids, o) => hf.decode(ids, { skip_special_tokens: o?.skipSpecialTokens ?? false }),
-    eosTokenIds: eos,
-    padTokenId: config.padTokenId ?? eos[0]!,
+  const { model, tokenizer, generationConfig, label } = await loadModel({ kind: 'dir', path: args.model });
+  // generation_config.json may name more end tokens than the tokenizer (chat models' end-of-turn).
+  const genEos = generationConfig?.eos_token_id;
+  const extra = Array.isArray(genEos) ? genEos.filter((x): x is number => typeof x === 'number') : typeof genEos === 'number' ? [genEos] : [];
+  const eosTokenIds = [...new Set([...tokenizer.eosTokenIds, ...extra])];
+  const tok: CompleterTokenizer = {
+    encode: (text, o) => tokenizer.encode(text, o),
+    decode: (ids, o) => tokenizer.decode(ids, o),
+    eosTokenIds,
+    padTokenId: tokenizer.padTokenId,
+    hasChatTemplate: tokenizer.hasChatTemplate,
+    formatPrompt: (u) => tokenizer.formatPrompt(u),
   };
-  const complete = makeCompleter(model, tokenizer, { generate, maxNewTokens: args.maxNewTokens, batchSize: args.batch });
+  const complete = makeCompleter(model, tok, { generate, maxNewTokens: args.maxNewTokens, batchSize: args.batch });
   return {
     complete,
-    info: { backend: backend.name, adapter: backend.adapter, fallbackReason: backend.fallbackReason, arch: config.arch, params: model.numParams, vocabSize: config.vocabSize },
+    info: { source: label, backend: backend.name, adapter: backend.adapter, fallbackReason: backend.fallbackReason, arch: model.config.arch, params: model.numParams, vocabSize: model.config.vocabSize },
     dispose: () => model.dispose(),
   };
 }
