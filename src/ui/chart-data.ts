@@ -4,6 +4,7 @@
  */
 import type { ProbeReport } from '../worker/protocol';
 import type { MetricsHistory } from './store';
+import { SPARKLE_EFFECTS } from '../core/probes/paper';
 
 export interface ChartLine {
   label: string;
@@ -55,7 +56,7 @@ function lineIf(h: MetricsHistory, name: string, label = name): ChartLine[] {
   return v ? [{ label, values: v }] : [];
 }
 
-const THROUGHPUT_NAMES = ['tokens_per_second', 'tokens/s', 'throughput/tokens_per_second', 'tokens_per_sec'];
+const THROUGHPUT_NAMES = ['tokens_per_s', 'tokens_per_second', 'tokens/s', 'throughput/tokens_per_second', 'tokens_per_sec'];
 
 /** The fixed dashboard; a chart appears once the worker has reported one of its metrics. */
 export function metricCharts(h: MetricsHistory): ChartModel[] {
@@ -141,9 +142,9 @@ export function probeChart(reports: ProbeReport[]): ChartModel {
 
 /** The paper's averages (percentage points) that the base-vs-now table sits beside. */
 export const PAPER_EFFECTS = {
-  base: { plan: -5.7, knowledge: -5.4 },
-  rl: { plan: 1.6, knowledge: 4.3 },
-} as const;
+  base: { plan: SPARKLE_EFFECTS.rows[0]!.planEffect, knowledge: SPARKLE_EFFECTS.rows[0]!.knowledgeEffect },
+  rl: { plan: SPARKLE_EFFECTS.rows[1]!.planEffect, knowledge: SPARKLE_EFFECTS.rows[1]!.knowledgeEffect },
+};
 
 export interface ComparisonRow {
   label: string;

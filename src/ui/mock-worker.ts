@@ -203,7 +203,7 @@ export class MockTrainingWorker implements WorkerPort {
         policy_loss: -0.01 * r.next(),
         grad_norm: 0.5 + r.next(),
         learning_rate: 3e-4,
-        'tokens_per_second': 900 + 100 * r.next(),
+        tokens_per_s: 900 + 100 * r.next(),
         step_time: 0.25,
       },
     });

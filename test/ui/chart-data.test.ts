@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { baseVsNow, metricCharts, otherMetricNames, probeChart, toAligned } from '../../src/ui/chart-data';
+import { appendMetrics, type MetricsHistory } from '../../src/ui/store';
+import type { ProbeReport } from '../../src/worker/protocol';
+
+function history(rows: Record<string, number>[]): MetricsHistory {
+  return rows.reduce<MetricsHistory>((h, m, i) => appendMetrics(h, i + 1, m), { steps: [], series: {} });
+}
+
+describe('dashboard charts', () => {
+  const h = history([
+    { reward: 0.5, reward_std: 0.25, 'rewards/format/mean': 1, 'rewards/correctness/mean': 0.25, kl: 0.001, entropy: 2, 'completions/mean_length': 20, 'clip_ratio/region_mean': 0.1, tokens_per_s: 500, grad_norm: 1 },
+    { reward: 0.75, 'rewards/format/mean': 1, 'rewards/correctness/mean': 0.5, kl: 0.002, entropy: 1.9, 'completions/mean_length': 22, 'clip_ratio/region_mean': 0.2, tokens_per_s: 520, grad_norm: 0.5 },
+  ]);
+  const charts = metricCharts(h);
+
+  it('plots reward with a ±std band, null where the std is missing', () => {
+    const reward = charts.find((c) => c.id === 'reward')!;
+    expect(reward.lines[0]!.values).toEqual([0.5, 0.75]);
+    expect(reward.lines[0]!.band).toEqual({ lo: [0.25, null], hi: [0.75, null] });
+  });
+
+  it('groups metrics by TRL name', () => {
+    expect(charts.map((c) => c.id)).toEqual(['reward', 'reward-fns', 'accuracy', 'kl', 'entropy', 'length', 'clip', 'throughput']);
+    expect(charts.find((c) => c.id === 'reward-fns')!.lines.map((l) => l.label)).toEqual(['correctness', 'format']);
+    expect(charts.find((c) => c.id === 'accuracy')!.lines[0]!.values).toEqual([0.25, 0.5]);
+    expect(otherMetricNames(h)).toEqual(['grad_norm']);
+  });
+
+  it('lays bands out for uPlot as hidden edge series after their line', () => {
+    const a = toAligned(charts[0]!);
+    expect(a.data).toEqual([[1, 2], [0.5, 0.75], [0.75, null], [0.25, null]]);
+    expect(a.bands).toEqual([[2, 3]]);
+    expect(a.series.map((s) => s.role)).toEqual(['line', 'bandEdge', 'bandEdge']);
+  });
+});
+
+describe('probes', () => {
+  const s = (acc: number, lo: number, hi: number) => ({ acc, lo, hi, n: 100 });
+  const reports: ProbeReport[] = [
+    { step: 20, plain: s(0.5, 0.4, 0.6), plan: s(0.51, 0.41, 0.61), knowledge: s(0.6, 0.5, 0.7), subproblems: s(0.2, 0.13, 0.29), planEffect: 0.01, knowledgeEffect: 0.1 },
+    { step: 0, plain: s(0.3, 0.22, 0.4), plan: s(0.25, 0.17, 0.35), knowledge: s(0.26, 0.18, 0.36), subproblems: s(0.1, 0.05, 0.18), planEffect: -0.05, knowledgeEffect: -0.04 },
+  ];
+
+  it('charts accuracies in percent with Wilson bands, by step', () => {
+    const c = probeChart(reports);
+    expect(c.x).toEqual([0, 20]);
+    expect(c.lines.map((l) => l.label)).toEqual(['plain', '+plan', '+knowledge', 'subproblems']);
+    expect(c.lines[2]!.values).toEqual([26, 60]);
+    expect(c.lines[2]!.band).toEqual({ lo: [18, 50], hi: [36, 70] });
+  });
+
+  it('compares step 0 with now like the paper, in points', () => {
+    const t = baseVsNow(reports);
+    expect(t.baseStep).toBe(0);
+    expect(t.nowStep).toBe(20);
+    const row = (label: string) => t.rows.find((r) => r.label === label)!;
+    expect(row('Plain accuracy')).toMatchObject({ base: 30, now: 50, delta: 20 });
+    expect(row('Plan effect')).toMatchObject({ base: -5, now: 1, delta: 6, paperBase: -5.7, paperRl: 1.6, isEffect: true });
+    expect(row('Knowledge effect')).toMatchObject({ base: -4, now: 10, delta: 14, paperBase: -5.4, paperRl: 4.3 });
+    expect(baseVsNow([reports[1]!]).rows[0]).toMatchObject({ base: 30, now: null, delta: null });
+  });
+});

@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { appendMetrics, createAppStore, MAX_LOG_LINES, type MetricsHistory } from '../../src/ui/store';
+import { metricsToCsv, metricsToJsonl } from '../../src/ui/metrics-export';
+import type { ProbeReport } from '../../src/worker/protocol';
+import { fakeClient } from './fake-client';
+
+const score = (acc: number) => ({ acc, lo: acc - 0.1, hi: acc + 0.1, n: 50 });
+const report = (step: number, plain: number): ProbeReport => ({ step, plain: score(plain), plan: score(plain - 0.05), knowledge: score(plain + 0.02), subproblems: score(plain / 2), planEffect: -0.05, knowledgeEffect: 0.02 });
+
+describe('metrics history', () => {
+  it('keeps columns aligned when a step lacks a metric or brings a new one', () => {
+    let h: MetricsHistory = { steps: [], series: {} };
+    h = appendMetrics(h, 1, { reward: 0.5, kl: 0.01 });
+    h = appendMetrics(h, 2, { reward: 0.6 });
+    h = appendMetrics(h, 3, { reward: 0.7, entropy: 2, kl: Number.NaN });
+    expect(h.steps).toEqual([1, 2, 3]);
+    expect(h.series.reward).toEqual([0.5, 0.6, 0.7]);
+    expect(h.series.kl).toEqual([0.01, null, null]);
+    expect(h.series.entropy).toEqual([null, null, 2]);
+  });
+
+  it('drops later steps when the run rewinds (reset or resume from an earlier checkpoint)', () => {
+    let h: MetricsHistory = { steps: [], series: {} };
+    for (let s = 1; s <= 5; s++) h = appendMetrics(h, s, { reward: s });
+    h = appendMetrics(h, 3, { reward: 30 });
+    expect(h.steps).toEqual([1, 2, 3]);
+    expect(h.series.reward).toEqual([1, 2, 30]);
+  });
+
+  it('exports CSV and JSONL with the same numbers', () => {
+    let h: MetricsHistory = { steps: [], series: {} };
+    h = appendMetrics(h, 1, { reward: 0.5, 'rewards/my,fn/mean': 1 });
+    h = appendMetrics(h, 2, { reward: 0.25 });
+    expect(metricsToCsv(h)).toBe('step,reward,"rewards/my,fn/mean"\n1,0.5,1\n2,0.25,\n');
+    expect(metricsToJsonl(h)).toBe('{"step":1,"reward":0.5,"rewards/my,fn/mean":1}\n{"step":2,"reward":0.25}\n');
+  });
+});
+
+describe('app store', () => {
+  it('records what the worker reports', () => {
+    const c = fakeClient();
+    const store = createAppStore(c);
+    c.emit({ type: 'state', state: 'loading' });
+    c.emit({ type: 'progress', phase: 'load', done: 2, total: 5, message: 'model.safetensors' });
+    expect(store.getState().loadProgress).toMatchObject({ done: 2, total: 5 });
+    c.emit({ type: 'loaded', backend: { name: 'wasm', adapter: null, fallbackReason: 'no adapter' }, model: { name: 'tiny', arch: 'llama', params: 1000, vocabSize: 64 }, resumable: true });
+    c.emit({ type: 'state', state: 'ready' });
+    const s = store.getState();
+    expect(s.backend?.name).toBe('wasm');
+    expect(s.resumable).toBe(true);
+    expect(s.loadProgress).toBeNull();
+    expect(s.logs.map((l) => l.level)).toEqual(['info', 'warn']);
+
+    c.emit({ type: 'metrics', step: 1, metrics: { reward: 1 } });
+    c.emit({ type: 'rollouts', step: 1, groups: [] });
+    c.emit({ type: 'probes', report: report(0, 0.3) });
+    c.emit({ type: 'probes', report: report(5, 0.4) });
+    c.emit({ type: 'checkpoint', step: 5, where: 'opfs' });
+    expect(store.getState().metrics.steps).toEqual([1]);
+    expect(store.getState().timing.firstStepAt).not.toBeNull();
+    expect(store.getState().probes.map((p) => p.step)).toEqual([0, 5]);
+    // A re-evaluation at an earlier step (after a reset) replaces the later reports.
+    c.emit({ type: 'probes', report: report(0, 0.31) });
+    expect(store.getState().probes.map((p) => p.plain.acc)).toEqual([0.31]);
+    expect(store.getState().checkpoints).toEqual([{ step: 5, where: 'opfs' }]);
+  });
+
+  it('files reward errors under the function name and keeps other errors in the list', () => {
+    const c = fakeClient();
+    const store = createAppStore(c);
+    c.emit({ type: 'error', code: 'reward-timeout', message: 'too slow', reward: { name: 'mine', line: 3, column: 5 } });
+    c.emit({ type: 'error', code: 'oom', message: 'out of GPU memory' });
+    const s = store.getState();
+    expect(s.rewardErrors.mine).toMatchObject({ code: 'reward-timeout', reward: { line: 3, column: 5 } });
+    expect(s.errors.map((e) => e.code)).toEqual(['reward-timeout', 'oom']);
+    store.getState().dismissError(s.errors[1]!.id);
+    expect(store.getState().errors.map((e) => e.code)).toEqual(['reward-timeout']);
+    // Starting again clears stale reward positions (the user may have edited the code).
+    store.getState().start();
+    expect(store.getState().rewardErrors).toEqual({});
+  });
+
+  it('sends typed commands: start carries config, task, rewards and probe cadence', () => {
+    const c = fakeClient();
+    const store = createAppStore(c);
+    store.getState().load({ kind: 'embedded' });
+    expect(c.sent).toEqual([{ type: 'load', source: { kind: 'embedded' }, backend: undefined }]);
+    expect(store.getState().runState).toBe('loading');
+    store.getState().choosePreset('lecture');
+    store.getState().setUserRewards([{ name: 'mine', source: '(c) => 1', weight: 2 }]);
+    store.getState().setBuiltinWeight('hierarchical', 0);
+    store.getState().start({ resume: true });
+    const start = c.sent[1]!;
+    expect(start.type).toBe('start');
+    if (start.type !== 'start') throw new Error('unreachable');
+    expect(start.config?.learning_rate).toBe(3e-4);
+    expect(start.config?.max_completion_length).toBe(48);
+    expect(start.rewards).toEqual([{ name: 'mine', source: '(c) => 1', weight: 2 }]);
+    expect(start.builtinRewards).toEqual([
+      { name: 'correctness', weight: 1 },
+      { name: 'format', weight: 0.2 },
+    ]);
+    expect(start.probeEvery).toBe(5);
+    expect(start.resume).toBe(true);
+    expect(start.task).toEqual({ kind: 'toy-world' });
+  });
+
+  it('pushes a changed knob to a running worker only', () => {
+    const c = fakeClient();
+    const store = createAppStore(c);
+    store.getState().setConfigValue('temperature', 0.7);
+    expect(c.sent).toEqual([]);
+    expect(store.getState().preset).toBeNull();
+    c.emit({ type: 'state', state: 'running' });
+    store.getState().setConfigValue('beta', 0.1);
+    expect(c.sent).toEqual([{ type: 'setConfig', config: { beta: 0.1 } }]);
+  });
+
+  it('reset clears the run history and tells the worker', () => {
+    const c = fakeClient();
+    const store = createAppStore(c);
+    c.emit({ type: 'metrics', step: 1, metrics: { reward: 1 } });
+    c.emit({ type: 'probes', report: report(0, 0.3) });
+    store.getState().reset();
+    expect(store.getState().metrics.steps).toEqual([]);
+    expect(store.getState().probes).toEqual([]);
+    expect(c.sent).toEqual([{ type: 'reset' }]);
+  });
+
+  it('caps the log', () => {
+    const c = fakeClient();
+    const store = createAppStore(c);
+    for (let i = 0; i < MAX_LOG_LINES + 20; i++) c.emit({ type: 'log', level: 'info', message: `line ${i}` });
+    const logs = store.getState().logs;
+    expect(logs).toHaveLength(MAX_LOG_LINES);
+    expect(logs[logs.length - 1]!.message).toBe(`line ${MAX_LOG_LINES + 19}`);
+  });
+});
