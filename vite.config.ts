@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
@@ -28,8 +28,29 @@ function trainingWorkerStub(): Plugin {
   };
 }
 
+const WASM_DIR = resolve(import.meta.dirname, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
+
+/** tfjs-backend-wasm fetches its .wasm files at run time; the worker looks for them under <base>/wasm/. */
+function tfjsWasmFiles(): Plugin {
+  const names = () => readdirSync(WASM_DIR).filter((n) => n.endsWith('.wasm'));
+  return {
+    name: 'tabzero:tfjs-wasm-files',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const m = /\/wasm\/([\w.-]+\.wasm)$/.exec(req.url?.split('?')[0] ?? '');
+        if (!m || !names().includes(m[1]!)) return next();
+        res.setHeader('content-type', 'application/wasm');
+        res.end(readFileSync(resolve(WASM_DIR, m[1]!)));
+      });
+    },
+    generateBundle() {
+      for (const n of names()) this.emitFile({ type: 'asset', fileName: `wasm/${n}`, source: readFileSync(resolve(WASM_DIR, n)) });
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), tfjsWasmFiles()],
   worker: { format: 'es', plugins: () => [trainingWorkerStub()] },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
   server: { host: '127.0.0.1', port: 5173 },
