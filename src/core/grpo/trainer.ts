@@ -208,7 +208,11 @@ export class GRPOTrainer {
     });
     timing.genTime += (performance.now() - t0) / 1000;
     for (const t of res.tokens) timing.genTokens += t.length;
-    const texts = res.tokens.map((t) => this.opts.tokenizer.decode(this.stripEos(t)));
+    // Some tokenizers (transformers.js) refuse to decode an empty list: a lone EOS is the empty text.
+    const texts = res.tokens.map((t) => {
+      const ids = this.stripEos(t);
+      return ids.length > 0 ? this.opts.tokenizer.decode(ids) : '';
+    });
     const rowProblems = problems.flatMap((p) => new Array<Problem>(G).fill(p));
     const scored = await runRewards(this.opts.rewards, rewardWeights(this.cfg, this.opts.rewards.length), texts, rowProblems);
     return problems.map((problem, i) => {
