@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { parseConfig } from '../../src/core/model/config';
@@ -86,5 +87,27 @@ describe.each(ARCHS)('%s forward', (arch) => {
     disposeCache(cache);
     model.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('golden logits', () => {
+  // Written once from the float64 reference (test/model/reference.ts) for the seeded fixtures;
+  // they catch silent changes in the fixtures, the reference or the engine.
+  const golden = JSON.parse(readFileSync(new URL('../fixtures/golden-logits.json', import.meta.url), 'utf8')) as Record<string, { ids: number[]; picks: [number, number, number][] }>;
+  it.each(ARCHS)('%s', (arch) => {
+    const config = parseConfig(tinyConfig(arch));
+    const weights = randomWeights(config, 7);
+    const { ids, picks } = golden[arch]!;
+    const model = new CausalLM(config, weights);
+    const T = ids.length;
+    const { logits } = model.forward({ ids: Int32Array.from(ids), batch: 1, length: T, positions: Int32Array.from(ids.keys()), attentionMask: new Int32Array(T).fill(1) });
+    const got = logits.arraySync()[0]!;
+    logits.dispose();
+    model.dispose();
+    const ref = referenceLogits(config, weights, [ids], [new Array<number>(T).fill(1)])[0]!;
+    for (const [t, v, value] of picks) {
+      expect(got[t]![v]!).toBeCloseTo(value, 4);
+      expect(ref[t]![v]!).toBeCloseTo(value, 5);
+    }
   });
 });
