@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './types';
 import { UnsupportedModelError } from './errors';
+import { matMulPlain } from './matmul';
 
 /** Large negative instead of -Infinity: a row with every key masked (a pad query) stays finite. */
 export const MASKED = -1e9;
@@ -30,7 +31,7 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, bias: tf.Tensor1D | null, t
   const shape = x.shape;
   const inDim = shape[shape.length - 1]!;
   const outDim = transposed ? w.shape[0] : w.shape[1];
-  let y: tf.Tensor = tf.matMul(tf.reshape(x, [-1, inDim]), w, false, transposed);
+  let y: tf.Tensor = matMulPlain(tf.reshape(x, [-1, inDim]), w, transposed);
   if (bias) y = tf.add(y, bias);
   return tf.reshape(y, [...shape.slice(0, -1), outDim]);
 }
@@ -147,7 +148,7 @@ export function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.
   const S = k.shape[2];
   const rep = H / Hkv;
   const qg = tf.reshape(tf.mul(q, 1 / Math.sqrt(D)), [B, Hkv, rep * T, D]);
-  const scores = tf.add(tf.reshape(tf.matMul(qg, k, false, true), [B, Hkv, rep, T, S]), mask);
+  const scores = tf.add(tf.reshape(matMulPlain(qg, k, true), [B, Hkv, rep, T, S]), mask);
   const probs = tf.reshape(tf.softmax(scores), [B, Hkv, rep * T, S]);
-  return tf.reshape(tf.matMul(probs, v), [B, H, T, D]);
+  return tf.reshape(matMulPlain(probs, v), [B, H, T, D]);
 }

@@ -1,7 +1,8 @@
 /** Teacher forcing: per-token log-probs and entropies of whole sequences, differentiable w.r.t. the model's variables. */
 import * as tf from '@tensorflow/tfjs-core';
+// Registers every kernel's gradient (tfjs-core alone has none); works under Node's resolver and bundlers alike.
+import '@tensorflow/tfjs';
 // tfjs-core alone registers no gradients; training through tokenLogProbs needs them.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { PackedBatch } from './types';
 import type { CausalLM } from './causal-lm';
 import { EngineInputError } from './errors';
