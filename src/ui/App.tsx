@@ -41,6 +41,19 @@ function writePref(key: string, value: string) {
   }
 }
 
+/** A URL-sourced model is named by its folder, not its whole address. */
+export function shortModelName(name: string): string {
+  const m = /^https?:\/\/[^]*?([^/]+)\/?$/.exec(name);
+  return m ? m[1]! : name;
+}
+
+export function formatParams(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e7 ? 0 : 1)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return String(n);
+}
+
 function BackendBadge() {
   const backend = useAppStore((s) => s.backend);
   const model = useAppStore((s) => s.model);
@@ -54,8 +67,8 @@ function BackendBadge() {
         </span>
       )}
       {model && (
-        <span className="badge" title={`${model.arch}, vocabulary ${model.vocabSize}`}>
-          {model.name} · {(model.params / 1e6).toFixed(model.params < 1e7 ? 2 : 0)}M params
+        <span className="badge" title={`${model.name}: ${model.arch}, vocabulary ${model.vocabSize}`}>
+          {shortModelName(model.name)} · {formatParams(model.params)} params
         </span>
       )}
       {timing.firstStepAt !== null && (

@@ -144,6 +144,22 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_WORKER)('app with the real training worker
 
   it('trains on webgpu, shows probes, pauses, exports, reports reward errors, resumes after reload', async () => {
     const page = await browser.context.newPage();
+    try {
+      await realFlow(page, modelDir);
+    } catch (e) {
+      const s = await page.evaluate(() => {
+        const st = window.tabzero!.getState();
+        return { runState: st.runState, logs: st.logs.map((l) => `${l.level}: ${l.message}`), errors: st.errors.map((x) => `${x.code}: ${x.message}`) };
+      }).catch(() => null);
+      console.log('[e2e] page state at failure:', JSON.stringify(s, null, 1));
+      await page.screenshot({ path: artifactPath('webgpu-failure.png') }).catch(() => undefined);
+      throw e;
+    }
+  }, 590_000);
+});
+
+async function realFlow(page: Page, modelDir: string) {
+  {
     const consoleLines: string[] = [];
     collectConsole(page, consoleLines);
     page.on('console', (m) => {
@@ -151,7 +167,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_WORKER)('app with the real training worker
     });
     const t0 = Date.now();
     const mark = (what: string) => console.log(`[e2e] ${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
-    const settings = '#num_generations=4&prompts_per_step=2&max_completion_length=12&probe_every=2&learning_rate=0.001&max_steps=1000';
+    const settings = '#num_generations=4&prompts_per_step=2&max_completion_length=12&probe_every=3&learning_rate=0.001&max_steps=1000';
     await page.goto(`${server.url}/${settings}`);
     await expect.poll(() => page.getByTestId('backend-badge').textContent().catch(() => ''), { timeout: 180_000, interval: 500 }).toContain('webgpu');
     mark('loaded');
@@ -179,12 +195,6 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_WORKER)('app with the real training worker
     // llvmpipe renders on the same two CPU cores, so wall time includes waiting for them; the page's own work is the CPU time.
     expect(busy.filter((t) => t.cpuMs > 100), 'main-thread tasks with over 100 ms of CPU while training').toEqual([]);
 
-    // Export the trained weights: each file arrives as a download.
-    await openTab(page, 'Keep & export');
-    const trained = await downloadAll(page, () => page.getByTestId('export-model').click());
-    expect(Object.keys(trained).sort()).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json']));
-
-    mark('trained model exported');
     // A reward with a syntax error is caught in the page; one that never returns is stopped by the worker.
     await page.getByRole('button', { name: '■ Stop' }).click();
     await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 120_000 }).toBe('Ready');
@@ -206,6 +216,12 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_WORKER)('app with the real training worker
     await page.getByRole('button', { name: 'Remove' }).click();
 
     mark('reward errors shown');
+    // Export the trained weights: each file arrives as a download.
+    await openTab(page, 'Keep & export');
+    const trained = await downloadAll(page, () => page.getByTestId('export-model').click());
+    expect(Object.keys(trained).sort()).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json']));
+
+    mark('trained model exported');
     // Reset to the base model and export again: those files must give the base model's logits.
     await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 60_000 }).not.toBe('Training');
     await page.getByRole('button', { name: '↺ Reset' }).click();
@@ -225,8 +241,8 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_WORKER)('app with the real training worker
     await page.screenshot({ path: artifactPath('webgpu-resumed.png') });
     expect(consoleLines.filter((l) => !/favicon|GPU stall|powerPreference/i.test(l))).toEqual([]);
     await page.close();
-  }, 590_000);
-});
+  }
+}
 
 interface TaskTime {
   wallMs: number;

@@ -81,13 +81,19 @@ export function UPlotChart({ model, height = 150, styleKey = '' }: UPlotChartPro
       fill: withAlpha(LINE_COLORS[aligned.series[hi - 1]!.lineIndex % LINE_COLORS.length]!, 0.15),
     }));
     const axis = (): uPlot.Axis => ({ stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font });
+    const fontPx = parseFloat(font) || 12;
+    // Wide enough for the longest tick label, so big numbers (bytes, tokens/s) are not cut off.
+    const ySize = (_u: uPlot, values: string[] | null) => 14 + fontPx * 0.62 * Math.max(3, ...(values ?? []).map((v) => v.length));
+    // A flat series (all zero rewards at the start) would otherwise get uPlot's 0..100 default.
+    const yRange: uPlot.Range.Function = (_u, min, max) => (min === max ? [min - 0.5, max + 0.5] : uPlot.rangeNum(min, max, 0.1, true));
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth || 400),
       height,
       series,
       bands,
-      scales: { x: { time: false }, y: model.yRange ? { range: model.yRange } : {} },
-      axes: [axis(), { ...axis(), size: 56 }],
+      scales: { x: { time: false }, y: { range: model.yRange ?? yRange } },
+      // Steps are whole numbers.
+      axes: [{ ...axis(), incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] }, { ...axis(), size: ySize }],
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
     };
