@@ -79,6 +79,17 @@ describe('AdamW', () => {
     s.dispose();
   });
 
+  it('holds exactly two moment tensors per variable', () => {
+    const w = tf.variable(tf.zeros([100, 10]));
+    const before = tf.memory();
+    const opt = new AdamW(new Map([['w', w]]), OPTS);
+    expect(tf.memory().numTensors - before.numTensors).toBe(2);
+    expect(tf.memory().numBytes - before.numBytes).toBe(2 * 100 * 10 * 4);
+    opt.dispose();
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    w.dispose();
+  });
+
   it('leaks no tensors across steps', async () => {
     const s = setup([1, 2, 3]);
     const before = tf.memory().numTensors;

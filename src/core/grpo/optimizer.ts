@@ -56,8 +56,10 @@ export class AdamW {
     private opts: AdamWOptions,
   ) {
     for (const [name, p] of vars) {
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      // tf.variable keeps its own copy: the zeros it was made from must go, or every moment costs twice.
+      const zeros = () => tf.tidy(() => tf.variable(tf.zerosLike(p), false));
+      this.m.set(name, zeros());
+      this.v.set(name, zeros());
     }
   }
 
