@@ -156,6 +156,18 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_WORKER)('app with the real training worker
       throw e;
     }
   }, 590_000);
+
+  // Same browser profile as above, so what the worker saved there is in this page's storage.
+  it('offers the saved run after a reload and continues from it', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/`);
+    // After a reload the saved checkpoint is offered and training continues from it.
+    await expect.poll(() => page.getByTestId('resume-banner').isVisible().catch(() => false), { timeout: 180_000, interval: 500 }).toBe(true);
+    await page.getByRole('button', { name: 'Resume training from the checkpoint' }).click();
+    await expect.poll(() => stepCount(page), { timeout: 300_000, interval: 500 }).toBeGreaterThan(3);
+    await page.screenshot({ path: artifactPath('webgpu-resumed.png') });
+    await page.close();
+  }, 590_000);
 });
 
 async function realFlow(page: Page, modelDir: string) {
@@ -224,7 +236,9 @@ async function realFlow(page: Page, modelDir: string) {
     mark('trained model exported');
     // Reset to the base model and export again: those files must give the base model's logits.
     await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 60_000 }).not.toBe('Training');
+    page.once('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: '↺ Reset' }).click();
+    await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBe(0);
     await openTab(page, 'Keep & export');
     const base = await downloadAll(page, () => page.getByTestId('export-model').click());
     const logits = await logitsInNode([modelDir, base.dir, trained.dir]);
@@ -233,12 +247,6 @@ async function realFlow(page: Page, modelDir: string) {
     expect(maxAbsDiff(logits[0]!, logits[2]!), 'training changed the exported weights').toBeGreaterThan(1e-6);
 
     mark('logits compared');
-    // After a reload the saved checkpoint is offered and training continues from it.
-    await page.reload();
-    await expect.poll(() => page.getByTestId('resume-banner').isVisible().catch(() => false), { timeout: 180_000, interval: 500 }).toBe(true);
-    await page.getByRole('button', { name: 'Resume training from the checkpoint' }).click();
-    await expect.poll(() => stepCount(page), { timeout: 300_000, interval: 500 }).toBeGreaterThan(3);
-    await page.screenshot({ path: artifactPath('webgpu-resumed.png') });
     expect(consoleLines.filter((l) => !/favicon|GPU stall|powerPreference/i.test(l))).toEqual([]);
     await page.close();
   }
