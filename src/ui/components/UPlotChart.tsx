@@ -72,7 +72,7 @@ export function UPlotChart({ model, height = 150, styleKey = '' }: UPlotChartPro
       ...aligned.series.map((s): uPlot.Series => {
         const color = LINE_COLORS[s.lineIndex % LINE_COLORS.length]!;
         return s.role === 'line'
-          ? { label: s.label, stroke: color, width: 2, spanGaps: true, points: { show: false } }
+          ? { label: s.label, stroke: color, width: 2, spanGaps: true, points: { size: 5 } }
           : { label: s.label, stroke: 'transparent', width: 0, spanGaps: true, points: { show: false }, show: true };
       }),
     ];
