@@ -31,7 +31,13 @@ async function run(backend: BackendName, config: ModelConfig, weights: ReturnTyp
     }),
   );
   const gradData = new Map<string, Float32Array>();
-  for (const [name, v] of model.weights) gradData.set(name, Float32Array.from(await grads[v.name]!.data()));
+  // Gradients in HF layout whatever layout this backend's model holds its linear weights in.
+  for (const spec of model.tensorSpecs()) {
+    const g = grads[model.weights.get(spec.name)!.name]!;
+    const hf = spec.linear && model.transposedLinear ? tf.transpose(g) : g;
+    gradData.set(spec.name, Float32Array.from(await hf.data()));
+    if (hf !== g) hf.dispose();
+  }
   value.dispose();
   cm.dispose();
   Object.values(grads).forEach((g) => g.dispose());

@@ -111,3 +111,39 @@ describe('golden logits', () => {
     }
   });
 });
+
+describe('weight layout', () => {
+  it('transposed and HF-layout linear weights give the same logits; clones and the decoding head cache follow updates', async () => {
+    const { cloneModel } = await import('../../src/core/model/causal-lm');
+    const before = tf.memory().numTensors;
+    const config = parseConfig(tinyConfig('qwen2'));
+    const tied = parseConfig({ ...tinyConfig('llama') });
+    for (const cfg of [config, tied]) {
+      const weights = randomWeights(cfg, 2);
+      const a = new CausalLM(cfg, weights, { transposedLinear: true });
+      const b = new CausalLM(cfg, weights, { transposedLinear: false });
+      const input = { ids: Int32Array.of(1, 4, 9, 3), batch: 1, length: 4, positions: Int32Array.of(0, 1, 2, 3), attentionMask: Int32Array.of(1, 1, 1, 1) };
+      const run = (m: CausalLM, lastOnly = false) => {
+        const { logits } = m.forward({ ...input, lastOnly });
+        const d = Float32Array.from(logits.dataSync());
+        logits.dispose();
+        return d;
+      };
+      const la = run(a);
+      expect(maxAbsDiff(la, run(b))).toBeLessThan(1e-5);
+      const clone = cloneModel(a);
+      expect(maxAbsDiff(la, run(clone))).toBe(0);
+      // Change every weight of `a`: its decoding head (cached transpose) must follow, the clone must not.
+      for (const v of a.weights.values()) tf.tidy(() => v.assign(tf.mul(v, 1.1)));
+      const full = run(a);
+      const last = run(a, true);
+      expect(maxAbsDiff(last, full.subarray(3 * cfg.vocabSize))).toBeLessThan(1e-5);
+      expect(maxAbsDiff(la, run(clone))).toBe(0);
+      const exported = await a.exportTensors();
+      const reloaded = new CausalLM(cfg, exported, { transposedLinear: false });
+      expect(maxAbsDiff(full, run(reloaded))).toBeLessThan(1e-5);
+      for (const m of [a, b, clone, reloaded]) m.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -50,27 +50,47 @@ export function disposeCache(cache: KVCache | null | undefined): void {
   for (const t of cache.values) t.dispose();
 }
 
+export interface CausalLMOptions {
+  trainable?: boolean;
+  /**
+   * Hold nn.Linear weights as [in, out] instead of HF's [out, in]. The wasm and cpu kernels copy a
+   * transposed operand on every matMul (the whole model per decoded token), while WebGPU reads either
+   * layout in place. Default: true except on webgpu. Export always writes HF's layout.
+   */
+  transposedLinear?: boolean;
+}
+
 export class CausalLM {
   readonly config: ModelConfig;
-  /** HF tensor name → variable, in the canonical order of expectedTensors. */
+  /**
+   * HF tensor name → variable, in the canonical order of expectedTensors. With transposedLinear
+   * the nn.Linear weights hold the transpose of the HF tensor; exportTensors undoes that.
+   */
   readonly weights: Map<string, tf.Variable>;
+  readonly transposedLinear: boolean;
   readonly numParams: number;
   readonly trainable: boolean;
   private readonly prefix: string;
   private readonly invFreq: Float64Array;
   private disposed = false;
+  /** Transposed copy of a tied embedding for the head of decoding steps on wasm/cpu, with the data it was made from. */
+  private headCache: { source: object; t: tf.Tensor2D } | null = null;
 
   /**
    * Build from host tensors (parsed safetensors or random init). Every tensor the architecture
    * needs must be present with the shape config.json implies; extra tensors (buffers such as
    * GPT-2's attn.bias, or lm_head when embeddings are tied) are ignored.
    */
-  constructor(config: ModelConfig, tensors: Map<string, HostTensor | tf.Tensor>, opts: { trainable?: boolean } = {}) {
+  constructor(config: ModelConfig, tensors: Map<string, HostTensor | tf.Tensor>, opts: CausalLMOptions & { internalLayout?: boolean } = {}) {
     this.config = config;
     this.trainable = opts.trainable ?? true;
+    this.transposedLinear = opts.transposedLinear ?? tf.getBackend() !== 'webgpu';
     this.prefix = config.arch === 'gpt2' ? gpt2Prefix(tensors.keys()) : '';
     this.invFreq = config.arch === 'gpt2' ? new Float64Array(0) : ropeInvFreq(config);
     const specs = expectedTensors(config, this.prefix);
+    // Sources in the model's own layout (cloneModel) already hold transposed linear weights.
+    const flip = (spec: TensorSpec) => Boolean(spec.linear) && this.transposedLinear;
+    const sourceShape = (spec: TensorSpec) => (opts.internalLayout && flip(spec) ? [spec.shape[1]!, spec.shape[0]!] : spec.shape);
     for (const spec of specs) {
       const t = tensors.get(spec.name);
       if (!t) {
@@ -78,7 +98,8 @@ export class CausalLM {
           `The weights lack tensor "${spec.name}" (expected shape [${spec.shape.join(', ')}]), which a ${config.modelType} model with this config.json needs.`,
         );
       }
-      if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
+      const want = sourceShape(spec);
+      if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
         throw new TensorShapeError(
           `Tensor "${spec.name}" has shape [${t.shape.join(', ')}] but config.json implies [${spec.shape.join(', ')}].`,
         );
@@ -89,7 +110,9 @@ export class CausalLM {
     for (const spec of specs) {
       const t = tensors.get(spec.name)!;
       const init = t instanceof tf.Tensor ? t : tf.tensor(t.data, spec.shape, 'float32');
-      this.weights.set(spec.name, tf.variable(init, this.trainable));
+      const value = flip(spec) && !opts.internalLayout ? tf.transpose(init) : init;
+      this.weights.set(spec.name, tf.variable(value, this.trainable));
+      if (value !== init) value.dispose();
       if (!(t instanceof tf.Tensor)) init.dispose();
       n += spec.shape.reduce((a, b) => a * b, 1);
     }
@@ -113,6 +136,27 @@ export class CausalLM {
 
   private opt(name: string): tf.Variable | null {
     return this.weights.get(name) ?? null;
+  }
+
+  /** x times an nn.Linear weight, whichever layout the model holds it in. */
+  private lin(x: tf.Tensor, name: string, bias: tf.Tensor1D | null): tf.Tensor {
+    return linear(x, this.w(name) as tf.Tensor2D, bias, !this.transposedLinear);
+  }
+
+  /**
+   * The output projection. A tied embedding is [V, H]; decoding steps on wasm/cpu use a cached
+   * transposed copy (refreshed when training replaces the variable's data), so they avoid copying
+   * the whole embedding every token. That path carries no gradient: only lastOnly forwards take it.
+   */
+  private head(x: tf.Tensor, lastOnly: boolean): tf.Tensor {
+    if (!this.config.tieWordEmbeddings) return this.lin(x, 'lm_head.weight', null);
+    const emb = this.w(this.config.arch === 'gpt2' ? `${this.prefix}wte.weight` : 'model.embed_tokens.weight');
+    if (!lastOnly || !this.transposedLinear) return linear(x, emb as tf.Tensor2D, null, true);
+    if (!this.headCache || this.headCache.source !== emb.dataId) {
+      this.headCache?.t.dispose();
+      this.headCache = { source: emb.dataId, t: tf.keep(tf.transpose(emb)) as tf.Tensor2D };
+    }
+    return linear(x, this.headCache.t, null, false);
   }
 
   /** Logits [B, T, V] (or [B, 1, V] with lastOnly) and, on request, the extended KV cache. */
@@ -143,11 +187,7 @@ export class CausalLM {
       }
       if (inp.lastOnly) x = tf.slice(x, [0, T - 1, 0], [-1, 1, -1]);
       const tLen = inp.lastOnly ? 1 : T;
-      const head =
-        this.config.tieWordEmbeddings
-          ? this.w(this.config.arch === 'gpt2' ? `${this.prefix}wte.weight` : 'model.embed_tokens.weight')
-          : this.w('lm_head.weight');
-      const logits = tf.reshape(linear(x, head as tf.Tensor2D, null, true), [B, tLen, this.config.vocabSize]) as tf.Tensor3D;
+      const logits = tf.reshape(this.head(x, Boolean(inp.lastOnly)), [B, tLen, this.config.vocabSize]) as tf.Tensor3D;
       return { logits, ks, vs };
     });
     const cache = inp.returnCache ? { keys: result.ks, values: result.vs, length: past + T } : null;
@@ -177,8 +217,7 @@ export class CausalLM {
     for (let i = 0; i < c.numLayers; i++) {
       const l = `model.layers.${i}.`;
       const h = rmsNorm(x, this.w(`${l}input_layernorm.weight`) as tf.Tensor1D, c.normEps);
-      const proj = (n: string) =>
-        linear(h, this.w(`${l}self_attn.${n}.weight`) as tf.Tensor2D, this.opt(`${l}self_attn.${n}.bias`) as tf.Tensor1D | null, true);
+      const proj = (n: string) => this.lin(h, `${l}self_attn.${n}.weight`, this.opt(`${l}self_attn.${n}.bias`) as tf.Tensor1D | null);
       let q = this.splitHeads(proj('q_proj'), B, T, c.numHeads, D);
       let k = this.splitHeads(proj('k_proj'), B, T, c.numKvHeads, D);
       const v = this.splitHeads(proj('v_proj'), B, T, c.numKvHeads, D);
@@ -193,11 +232,11 @@ export class CausalLM {
       ks.push(kAll);
       vs.push(vAll);
       const o = this.mergeHeads(attend(q, kAll, vAll, mask), B, T);
-      x = tf.add(x, linear(o, this.w(`${l}self_attn.o_proj.weight`) as tf.Tensor2D, this.opt(`${l}self_attn.o_proj.bias`) as tf.Tensor1D | null, true));
+      x = tf.add(x, this.lin(o, `${l}self_attn.o_proj.weight`, this.opt(`${l}self_attn.o_proj.bias`) as tf.Tensor1D | null));
       const h2 = rmsNorm(x, this.w(`${l}post_attention_layernorm.weight`) as tf.Tensor1D, c.normEps);
-      const gate = activation(act, linear(h2, this.w(`${l}mlp.gate_proj.weight`) as tf.Tensor2D, null, true));
-      const up = linear(h2, this.w(`${l}mlp.up_proj.weight`) as tf.Tensor2D, null, true);
-      x = tf.add(x, linear(tf.mul(gate, up), this.w(`${l}mlp.down_proj.weight`) as tf.Tensor2D, null, true));
+      const gate = activation(act, this.lin(h2, `${l}mlp.gate_proj.weight`, null));
+      const up = this.lin(h2, `${l}mlp.up_proj.weight`, null);
+      x = tf.add(x, this.lin(tf.mul(gate, up), `${l}mlp.down_proj.weight`, null));
     }
     return rmsNorm(x, this.w('model.norm.weight') as tf.Tensor1D, c.normEps);
   }
@@ -237,7 +276,16 @@ export class CausalLM {
   /** Weights read back to the host, under their HF names (for export and checkpoints). */
   async exportTensors(): Promise<Map<string, HostTensor>> {
     const out = new Map<string, HostTensor>();
-    for (const [name, v] of this.weights) out.set(name, { shape: [...v.shape], data: (await v.data()) as Float32Array });
+    for (const spec of this.tensorSpecs()) {
+      const v = this.w(spec.name);
+      if (spec.linear && this.transposedLinear) {
+        const t = tf.transpose(v);
+        out.set(spec.name, { shape: spec.shape, data: (await t.data()) as Float32Array });
+        t.dispose();
+      } else {
+        out.set(spec.name, { shape: spec.shape, data: (await v.data()) as Float32Array });
+      }
+    }
     return out;
   }
 
@@ -245,16 +293,22 @@ export class CausalLM {
     if (this.disposed) return;
     this.disposed = true;
     for (const v of this.weights.values()) v.dispose();
+    this.headCache?.t.dispose();
+    this.headCache = null;
   }
 }
 
 /** A frozen copy (no trainable variables) for the GRPO reference model. Shares no state with the original after either is updated. */
 export function cloneModel(model: CausalLM, opts: { trainable?: boolean } = {}): CausalLM {
-  return new CausalLM(model.config, new Map<string, tf.Tensor>(model.weights), { trainable: opts.trainable ?? false });
+  return new CausalLM(model.config, new Map<string, tf.Tensor>(model.weights), {
+    trainable: opts.trainable ?? false,
+    transposedLinear: model.transposedLinear,
+    internalLayout: true,
+  });
 }
 
 /** Seeded random weights, scaled like HF's initializer (normal with std initializer_range, default 0.02). */
-export function randomInit(config: ModelConfig, seed: number, opts: { trainable?: boolean; std?: number } = {}): CausalLM {
+export function randomInit(config: ModelConfig, seed: number, opts: CausalLMOptions & { std?: number } = {}): CausalLM {
   const rng = new Rng(seed);
   const raw = config.raw.initializer_range;
   const std = opts.std ?? (typeof raw === 'number' ? raw : 0.02);

@@ -6,6 +6,8 @@ export interface TensorSpec {
   shape: number[];
   /** How randomInit fills it: normal(0, initializer_range), ones (norm scales) or zeros (biases). */
   init: 'normal' | 'ones' | 'zeros';
+  /** An nn.Linear weight stored [out, in]: the model may hold it transposed (see CausalLM.transposedLinear). */
+  linear?: boolean;
 }
 
 /** GPT-2 checkpoints come with or without the "transformer." prefix; keep whichever the files use. */
@@ -17,7 +19,7 @@ export function gpt2Prefix(names: Iterable<string>): string {
 export function expectedTensors(config: ModelConfig, prefix = 'transformer.'): TensorSpec[] {
   const { hiddenSize: H, vocabSize: V, intermediateSize: I } = config;
   const out: TensorSpec[] = [];
-  const add = (name: string, shape: number[], init: TensorSpec['init']) => out.push({ name, shape, init });
+  const add = (name: string, shape: number[], init: TensorSpec['init'], linear = false) => out.push({ name, shape, init, ...(linear ? { linear } : {}) });
   if (config.arch === 'gpt2') {
     const p = prefix;
     add(`${p}wte.weight`, [V, H], 'normal');
@@ -40,7 +42,7 @@ export function expectedTensors(config: ModelConfig, prefix = 'transformer.'): T
     }
     add(`${p}ln_f.weight`, [H], 'ones');
     add(`${p}ln_f.bias`, [H], 'zeros');
-    if (!config.tieWordEmbeddings) add('lm_head.weight', [V, H], 'normal');
+    if (!config.tieWordEmbeddings) add('lm_head.weight', [V, H], 'normal', true);
     return out;
   }
   const qDim = config.numHeads * config.headDim;
@@ -49,10 +51,10 @@ export function expectedTensors(config: ModelConfig, prefix = 'transformer.'): T
   for (let i = 0; i < config.numLayers; i++) {
     const l = `model.layers.${i}.`;
     add(`${l}input_layernorm.weight`, [H], 'ones');
-    add(`${l}self_attn.q_proj.weight`, [qDim, H], 'normal');
-    add(`${l}self_attn.k_proj.weight`, [kvDim, H], 'normal');
-    add(`${l}self_attn.v_proj.weight`, [kvDim, H], 'normal');
-    add(`${l}self_attn.o_proj.weight`, [H, qDim], 'normal');
+    add(`${l}self_attn.q_proj.weight`, [qDim, H], 'normal', true);
+    add(`${l}self_attn.k_proj.weight`, [kvDim, H], 'normal', true);
+    add(`${l}self_attn.v_proj.weight`, [kvDim, H], 'normal', true);
+    add(`${l}self_attn.o_proj.weight`, [H, qDim], 'normal', true);
     if (config.attentionBias) {
       add(`${l}self_attn.q_proj.bias`, [qDim], 'zeros');
       add(`${l}self_attn.k_proj.bias`, [kvDim], 'zeros');
@@ -64,11 +66,11 @@ export function expectedTensors(config: ModelConfig, prefix = 'transformer.'): T
       add(`${l}self_attn.k_norm.weight`, [config.headDim], 'ones');
     }
     add(`${l}post_attention_layernorm.weight`, [H], 'ones');
-    add(`${l}mlp.gate_proj.weight`, [I, H], 'normal');
-    add(`${l}mlp.up_proj.weight`, [I, H], 'normal');
-    add(`${l}mlp.down_proj.weight`, [H, I], 'normal');
+    add(`${l}mlp.gate_proj.weight`, [I, H], 'normal', true);
+    add(`${l}mlp.up_proj.weight`, [I, H], 'normal', true);
+    add(`${l}mlp.down_proj.weight`, [H, I], 'normal', true);
   }
   add('model.norm.weight', [H], 'ones');
-  if (!config.tieWordEmbeddings) add('lm_head.weight', [V, H], 'normal');
+  if (!config.tieWordEmbeddings) add('lm_head.weight', [V, H], 'normal', true);
   return out;
 }
