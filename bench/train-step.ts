@@ -15,6 +15,7 @@ import { initNodeBackend } from '../src/cli/node-webgpu';
 import { parseConfig } from '../src/core/model/config';
 import { randomInit } from '../src/core/model/causal-lm';
 import { GRPOTrainer, type TextTokenizer } from '../src/core/grpo/trainer';
+import { generate } from '../src/core/model/generate';
 import { fromRewardFn } from '../src/core/rewards/runner';
 import type { Problem } from '../src/core/types';
 import type { BackendName } from '../src/worker/protocol';
@@ -69,6 +70,23 @@ async function benchOne(backend: BackendName, name: ModelName, full: boolean): P
   const promptLen = reduced ? 16 : 32;
   const newTokens = reduced ? 8 : 32;
   const policy = randomInit(config, 1);
+  // Rollout alone first, before the optimizer's moments exist: it still gives a figure where a
+  // full training step does not fit in the backend's memory.
+  const rows = Array.from({ length: prompts * G }, (_, i) => Array.from({ length: promptLen }, (_, j) => 3 + ((i * 131 + j * 17) % (config.vocabSize - 3))));
+  const gen = () => generate(policy, rows, { maxNewTokens: newTokens, temperature: 1, seed: 1, eosTokenIds: [-1], padTokenId: 0 });
+  await gen();
+  const tg = performance.now();
+  await gen();
+  const rolloutOnlyS = (performance.now() - tg) / 1000;
+  const base = {
+    backend,
+    model: name,
+    params: policy.numParams,
+    batch: `${prompts} prompts x G=${G}, prompt ${promptLen} + ${newTokens} new tokens`,
+    reduced: reduced ? 'yes: 1x2 instead of 8x8; on CPU-class backends the full batch takes many minutes (--full runs it)' : 'no',
+    rollout_only_s: +rolloutOnlyS.toFixed(3),
+    rollout_only_tokens_per_s: +((rows.length * newTokens) / rolloutOnlyS).toFixed(1),
+  };
   // Reward on the first token's id parity: some groups vary, so the update does real work.
   const reward = fromRewardFn({ name: 'parity', fn: (c) => (c.charCodeAt(0) % 2 === 0 ? 1 : 0) });
   const trainer = new GRPOTrainer({
@@ -84,10 +102,14 @@ async function benchOne(backend: BackendName, name: ModelName, full: boolean): P
   });
   const steps: Record<string, number>[] = [];
   // The first step pays shader compilation and allocation; the second is the figure.
-  for (let i = 0; i < 2; i++) steps.push((await trainer.trainStep()).metrics);
+  try {
+    for (let i = 0; i < 2; i++) steps.push((await trainer.trainStep()).metrics);
+  } catch (e) {
+    // fp32 weights + gradients + two AdamW moments = 16 bytes per parameter before activations.
+    return { ...base, step_failed: (e as Error).message, training_state_gb: +((16 * policy.numParams) / 1e9).toFixed(2) };
+  }
   const m = steps[1]!;
-  const rows = prompts * G;
-  const tokens = rows * (promptLen + newTokens);
+  const tokens = prompts * G * (promptLen + newTokens);
   // Forward + backward ≈ 6 FLOP per parameter per token (the tied head's matmul included; the
   // embedding lookup and attention's L² terms left out: small at these lengths).
   const updateFlop = 6 * policy.numParams * tokens;
@@ -96,11 +118,7 @@ async function benchOne(backend: BackendName, name: ModelName, full: boolean): P
   trainer.dispose();
   policy.dispose();
   return {
-    backend,
-    model: name,
-    params: policy.numParams,
-    batch: `${prompts} prompts x G=${G}, prompt ${promptLen} + ${newTokens} new tokens`,
-    reduced: reduced ? 'yes: 1x2 instead of 8x8; on CPU-class backends the full batch takes many minutes (--full runs it)' : 'no',
+    ...base,
     first_step_s: +(steps[0]!.rollout_time_s! + steps[0]!.update_time_s!).toFixed(3),
     rollout_s: +m.rollout_time_s!.toFixed(3),
     update_s: +m.update_time_s!.toFixed(3),
