@@ -97,7 +97,7 @@ describe.skipIf(!HAS_CHROMIUM)('app with the mock worker (UI only)', () => {
 
     await openTab(page, 'Reward');
     await page.getByRole('button', { name: '+ Add reward function' }).click();
-    const editor = page.getByLabel('source of reward my_reward_1');
+    const editor = page.getByLabel('source of reward my_reward_2');
     await editor.fill('(completion, problem) => {\n  const x = completion.length;\n  return x +;\n}');
     await expect.poll(() => page.getByTestId('reward-error').textContent()).toMatch(/Line \d+/);
     expect(await page.getByRole('button', { name: '▶ Start' }).count()).toBe(0); // paused: Resume shows instead
@@ -186,6 +186,9 @@ async function realFlow(page: Page, modelDir: string) {
     const loadedAt = await page.evaluate(() => performance.now());
     await page.screenshot({ path: artifactPath('webgpu-loaded.png') });
 
+    // A reward that varies with length, so groups have non-zero advantages and the weights must move
+    // (with only correctness, a model that never answers within 12 tokens gets all-zero groups and no gradient).
+    await page.evaluate(() => window.tabzero!.getState().setUserRewards([{ name: 'length_varies', source: '(completion) => completion.length / 50', weight: 1 }]));
     const tracing = await traceMainThread(page);
     await page.getByRole('button', { name: '▶ Start' }).click();
     const trainStart = await page.evaluate(() => performance.now());
@@ -212,7 +215,7 @@ async function realFlow(page: Page, modelDir: string) {
     await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 120_000 }).toBe('Ready');
     await openTab(page, 'Reward');
     await page.getByRole('button', { name: '+ Add reward function' }).click();
-    const editor = page.getByLabel('source of reward my_reward_1');
+    const editor = page.getByLabel('source of reward my_reward_2');
     await editor.fill('(completion, problem) => {\n  return completion.length +;\n}');
     await expect.poll(() => page.getByTestId('reward-error').textContent()).toMatch(/Line 2/);
     await page.screenshot({ path: artifactPath('webgpu-reward-syntax.png') });
@@ -225,7 +228,7 @@ async function realFlow(page: Page, modelDir: string) {
     await page.evaluate(() => 1 + 1);
     expect(Date.now() - tPing).toBeLessThan(1000);
     await page.screenshot({ path: artifactPath('webgpu-reward-timeout.png') });
-    await page.getByRole('button', { name: 'Remove' }).click();
+    await page.getByRole('button', { name: 'Remove' }).last().click();
 
     mark('reward errors shown');
     // Export the trained weights: each file arrives as a download.
