@@ -1,6 +1,7 @@
 /** A character-level tokenizer and a one-letter task, small enough for a model of a few thousand parameters. */
 import { parseConfig } from '../../src/core/model/config';
 import { randomInit, type CausalLM } from '../../src/core/model/causal-lm';
+import { generate } from '../../src/core/model/generate';
 import type { Rng } from '../../src/core/rng';
 import type { Problem } from '../../src/core/types';
 import type { ProblemSource, TextTokenizer } from '../../src/core/grpo/trainer';
@@ -30,4 +31,12 @@ export const renderWord = (p: Problem, o: { scaffoldLevel?: number }): string =>
 
 export function tinyModel(seed = 7, layers = 2): CausalLM {
   return randomInit(parseConfig({ ...tinyConfig('llama', VOCAB), num_hidden_layers: layers }), seed);
+}
+
+/**
+ * Decode one token so the engine's lazily made decoding caches (the transposed tied head on
+ * cpu/wasm) exist before a test takes its tensor-count baseline.
+ */
+export async function warmUp(model: CausalLM): Promise<void> {
+  await generate(model, [[1, 3]], { maxNewTokens: 1, temperature: 1, seed: 0, eosTokenIds: [2], padTokenId: 0 });
 }

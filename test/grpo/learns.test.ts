@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { describe, expect, it } from 'vitest';
 import { GRPOTrainer, type StepResult } from '../../src/core/grpo/trainer';
 import { fromRewardFn } from '../../src/core/rewards/runner';
-import { charTokenizer, renderWord, tinyModel, wordSource } from './helpers';
+import { charTokenizer, renderWord, tinyModel, warmUp, wordSource } from './helpers';
 
 // Reward 1 when the completion starts with one of four letters: a random model does this
 // rarely, and GRPO has to find and reinforce it from the group-relative signal alone.
@@ -17,6 +17,7 @@ function makeTrainer() {
   const trainer = new GRPOTrainer({ policy, tokenizer: charTokenizer, problems: wordSource, renderPrompt: renderWord, rewards: [reward], config: CONFIG });
   return {
     trainer,
+    policy,
     dispose: () => {
       trainer.dispose();
       policy.dispose();
@@ -47,7 +48,8 @@ describe('the first GRPO step on every backend', () => {
     const first = async (backend: 'cpu' | 'wasm' | 'webgpu'): Promise<StepResult> => {
       const report = await initNodeBackend(backend);
       expect(report.name, report.fallbackReason ?? '').toBe(backend);
-      const { trainer, dispose } = makeTrainer();
+      const { trainer, policy, dispose } = makeTrainer();
+      await warmUp(policy);
       const before = tf.memory().numTensors;
       const r = await trainer.trainStep();
       expect(tf.memory().numTensors).toBe(before);

@@ -5,7 +5,7 @@ import { GRPOTrainer, type TrainerOptions } from '../../src/core/grpo/trainer';
 import { fromRewardFn, RewardError } from '../../src/core/rewards/runner';
 import { ConfigError } from '../../src/core/grpo/config';
 import { NonFiniteError } from '../../src/core/grpo/optimizer';
-import { charTokenizer, renderWord, tinyModel, wordSource } from './helpers';
+import { charTokenizer, renderWord, tinyModel, warmUp, wordSource } from './helpers';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -72,8 +72,9 @@ describe('GRPOTrainer', () => {
   });
 
   it('20 steps leave tf.memory().numTensors exactly where it was (with KL, μ = 2, entropy bonus)', async () => {
-    const { trainer } = make({ beta: 0.05, num_iterations: 2, entropy_coef: 0.01, loss_type: 'grpo' });
+    const { trainer, policy } = make({ beta: 0.05, num_iterations: 2, entropy_coef: 0.01, loss_type: 'grpo', micro_batch_size: 3 });
     expect(trainer.hasReference).toBe(true);
+    await warmUp(policy);
     const before = tf.memory().numTensors;
     let last = null;
     for (let i = 0; i < 20; i++) last = await trainer.trainStep();
@@ -92,6 +93,7 @@ describe('GRPOTrainer', () => {
   it('a reward error skips the step and leaves the model untouched', async () => {
     const bad = fromRewardFn({ name: 'broken', fn: () => Number.NaN });
     const { policy, trainer } = make({}, { rewards: [bad] });
+    await warmUp(policy);
     const before = snapshot(policy);
     const n = tf.memory().numTensors;
     await expect(trainer.trainStep()).rejects.toBeInstanceOf(RewardError);
@@ -104,6 +106,7 @@ describe('GRPOTrainer', () => {
     // A huge reward gap with scale_rewards none makes the advantage overflow float32.
     const huge = fromRewardFn({ name: 'huge', fn: (c) => ('aeiou'.includes(c[0] ?? '') ? 1e38 : -1e38) });
     const { policy, trainer } = make({ scale_rewards: 'none', num_generations: 8, prompts_per_step: 4, loss_type: 'dr_grpo' }, { rewards: [huge] });
+    await warmUp(policy);
     const before = snapshot(policy);
     const n = tf.memory().numTensors;
     let err: unknown = null;
@@ -145,6 +148,22 @@ describe('GRPOTrainer', () => {
     expect(levels).toEqual([0, 0, 1, 1, 2, 2, 3, 3, 4, 4]);
     expect(r.groups.map((g) => g.scaffoldLevel)).toEqual([4, 4]);
     expect(r.metrics['scaffold/still_failed']).toBe(2);
+  });
+
+  it.each(['grpo', 'bnpo', 'dapo', 'dr_grpo'])('micro-batches give the same step as the whole batch (%s, with KL, μ = 2)', async (lossType) => {
+    const cfg = { loss_type: lossType, beta: 0.1, num_iterations: 2, entropy_coef: 0.01, seed: 3, mask_truncated_completions: true };
+    const whole = make(cfg);
+    const micro = make({ ...cfg, micro_batch_size: 3 });
+    const a = await whole.trainer.trainStep();
+    const b = await micro.trainer.trainStep();
+    for (const k of ['policy_loss', 'grad_norm', 'entropy', 'kl', 'clip_ratio/region_mean']) {
+      expect(Math.abs(b.metrics[k]! - a.metrics[k]!), `${k}: ${b.metrics[k]} vs ${a.metrics[k]}`).toBeLessThan(1e-5 * Math.max(1, Math.abs(a.metrics[k]!)));
+    }
+    const wa = snapshot(whole.policy);
+    const wb = snapshot(micro.policy);
+    let maxDiff = 0;
+    wa.forEach((x, i) => x.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - wb[i]![j]!)))));
+    expect(maxDiff).toBeLessThan(1e-5);
   });
 
   it('refuses turning beta on mid-run, accepts other knobs', () => {

@@ -72,6 +72,13 @@ export interface GRPOConfig {
   drop_zero_std_groups: boolean;
   /** How many times to resample the dropped groups before training on what is left. */
   max_resample_rounds: number;
+  /**
+   * Rows (completions) per forward/backward pass of the update; gradients of the passes are summed
+   * into one optimizer step, exactly equal to the whole batch at once. 0 = the whole batch in one
+   * pass. Bounds activation memory (logits are rows × length × vocab), as TRL's
+   * per_device_train_batch_size with gradient_accumulation_steps does.
+   */
+  micro_batch_size: number;
   /** Entropy bonus: loss −= entropy_coef × mean token entropy. 0 = off (TRL has no such knob). */
   entropy_coef: number;
   /**
@@ -112,6 +119,7 @@ export const DEFAULT_CONFIG: Readonly<GRPOConfig> = Object.freeze({
   max_steps: 200,
   drop_zero_std_groups: false,
   max_resample_rounds: 2,
+  micro_batch_size: 0,
   entropy_coef: 0,
   scaffold_hard_problems: false,
 });
@@ -198,6 +206,7 @@ export function validateConfig(patch: Record<string, unknown> = {}, base: GRPOCo
     max_steps: int('max_steps', m.max_steps, 1),
     drop_zero_std_groups: bool('drop_zero_std_groups', m.drop_zero_std_groups),
     max_resample_rounds: int('max_resample_rounds', m.max_resample_rounds, 0),
+    micro_batch_size: int('micro_batch_size', m.micro_batch_size, 0),
     entropy_coef: num('entropy_coef', m.entropy_coef),
     scaffold_hard_problems: bool('scaffold_hard_problems', m.scaffold_hard_problems),
   };

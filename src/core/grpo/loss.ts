@@ -34,6 +34,11 @@ export interface LossOptions {
   entropyCoef: number;
   /** Only dr_grpo uses it: its denominator is B × max_completion_length. */
   maxCompletionLength: number;
+  /**
+   * Counts of the whole batch when this call sees one micro-batch of it: the loss is then this
+   * micro-batch's share, and the shares sum to the whole batch's loss. Absent: this batch's own counts.
+   */
+  normalizer?: { sequences: number; tokens: number };
 }
 
 export type LossOutput = {
@@ -52,22 +57,31 @@ export type LossOutput = {
 };
 
 /** Aggregate a [B, T] per-token quantity over the mask the way loss_type says. */
-export function aggregate(perToken: tf.Tensor2D, mask: tf.Tensor2D, lossType: LossType, maxCompletionLength: number): tf.Scalar {
+export function aggregate(
+  perToken: tf.Tensor2D,
+  mask: tf.Tensor2D,
+  lossType: LossType,
+  maxCompletionLength: number,
+  normalizer?: { sequences: number; tokens: number },
+): tf.Scalar {
   return tf.tidy(() => {
     const masked = tf.mul(perToken, mask);
+    const sequences = normalizer?.sequences ?? perToken.shape[0];
     switch (lossType) {
       case 'grpo': {
         // Each sequence weighs the same however long it is: the length bias Dr. GRPO criticises.
         const perSeq = tf.div(tf.sum(masked, 1), tf.maximum(tf.sum(mask, 1), 1));
-        return tf.mean(perSeq) as tf.Scalar;
+        return tf.div(tf.sum(perSeq), sequences) as tf.Scalar;
       }
       case 'bnpo':
-      case 'dapo':
+      case 'dapo': {
         // Every token of the batch weighs the same. dapo's normaliser is the token count of the
         // whole generation batch; with one process and one accumulation step that is this batch.
-        return tf.div(tf.sum(masked), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
+        const tokens = normalizer ? tf.scalar(normalizer.tokens) : tf.maximum(tf.sum(mask), 1);
+        return tf.div(tf.sum(masked), tokens) as tf.Scalar;
+      }
       case 'dr_grpo':
-        return tf.div(tf.sum(masked), perToken.shape[0] * maxCompletionLength) as tf.Scalar;
+        return tf.div(tf.sum(masked), sequences * maxCompletionLength) as tf.Scalar;
     }
   });
 }
@@ -108,7 +122,7 @@ export function grpoLoss(inp: LossInputs, opt: LossOptions): LossOutput {
       entropy = maskedMean(inp.entropy, mask);
     }
 
-    const loss = aggregate(perToken as tf.Tensor2D, mask, opt.lossType, opt.maxCompletionLength);
+    const loss = aggregate(perToken as tf.Tensor2D, mask, opt.lossType, opt.maxCompletionLength, opt.normalizer);
 
     // TRL counts a token as clipped only where clipping changes the objective: the ratio left
     // the trust region in the direction the advantage pushes it.

@@ -342,82 +342,116 @@ export class GRPOTrainer {
     const cfg = this.cfg;
     const prompts: number[][] = [];
     const completions: number[][] = [];
-    const truncated: boolean[] = [];
+    const dropRow: boolean[] = [];
     for (const g of groups) {
       g.tokens.forEach((t, i) => {
         prompts.push(g.promptIds);
         // An empty completion still needs one position so that the row has a shape; it is masked out.
         completions.push(t.length > 0 ? t : [this.pad]);
-        truncated.push(g.finish[i] === 'length' || t.length === 0);
+        dropRow.push(t.length === 0 || (cfg.mask_truncated_completions && g.finish[i] === 'length'));
       });
     }
-    const batch: PackedBatch = packBatch(prompts, completions, this.pad);
-    const rows = batch.batch;
-    const L = batch.length;
-    const maskData = Float32Array.from(batch.completionMask);
-    const lengths = groups.flatMap((g) => g.tokens.map((t) => t.length));
-    for (let b = 0; b < rows; b++) {
-      if (lengths[b] === 0 || (cfg.mask_truncated_completions && truncated[b])) maskData.fill(0, b * L, (b + 1) * L);
-    }
-    const mask = tf.tensor2d(maskData, [rows, L]);
-    const advT = tf.tensor1d(advantages);
+    const rows = prompts.length;
     const T = cfg.temperature;
-    const ref = this.reference ? tf.tidy(() => tokenLogProbs(this.reference!, batch, T).logprobs) : null;
-    // μ > 1: ratios are against the policy that sampled, so its log-probs are taken once, before any update.
-    const old = cfg.num_iterations > 1 ? tf.tidy(() => tokenLogProbs(this.policy, batch, T).logprobs) : null;
-    const vars = [...this.varByName.values()];
-    const sums: Record<string, number> = {};
-    let gradNorm = 0;
-    let lossSum = 0;
+    // Micro-batches bound the activation memory (logits are rows × length × vocab); each is packed
+    // on its own, so a short micro-batch also carries less padding.
+    const size = cfg.micro_batch_size > 0 ? cfg.micro_batch_size : rows;
+    interface Chunk {
+      batch: PackedBatch;
+      mask: tf.Tensor2D;
+      adv: tf.Tensor1D;
+      tokens: number;
+      ref: tf.Tensor2D | null;
+      old: tf.Tensor2D | null;
+    }
+    const chunks: Chunk[] = [];
     try {
+      for (let s = 0; s < rows; s += size) {
+        const e = Math.min(rows, s + size);
+        const batch = packBatch(prompts.slice(s, e), completions.slice(s, e), this.pad);
+        const L = batch.length;
+        const maskData = Float32Array.from(batch.completionMask);
+        for (let b = s; b < e; b++) if (dropRow[b]) maskData.fill(0, (b - s) * L, (b - s + 1) * L);
+        let tokens = 0;
+        for (const m of maskData) tokens += m;
+        const chunk: Chunk = { batch, mask: tf.tensor2d(maskData, [e - s, L]), adv: tf.tensor1d(advantages.slice(s, e)), tokens, ref: null, old: null };
+        chunks.push(chunk);
+        chunk.ref = this.reference ? tf.tidy(() => tokenLogProbs(this.reference!, batch, T).logprobs) : null;
+        // μ > 1: ratios are against the policy that sampled, so its log-probs are taken once, before any update.
+        chunk.old = cfg.num_iterations > 1 ? tf.tidy(() => tokenLogProbs(this.policy, batch, T).logprobs) : null;
+      }
+      const totalTokens = chunks.reduce((a, c) => a + c.tokens, 0);
+      // Every micro-batch divides by the whole batch's counts, so the summed gradient is the whole batch's.
+      const normalizer = { sequences: rows, tokens: Math.max(1, totalTokens) };
+      const vars = [...this.varByName.values()];
+      const sums: Record<string, number> = {};
+      let gradNorm = 0;
+      let lossSum = 0;
       for (let it = 0; it < cfg.num_iterations; it++) {
         await hooks.onUpdate?.(it, cfg.num_iterations);
-        let metricTensors: ReturnType<typeof grpoLoss>['metrics'] | null = null;
-        const { value, grads } = tf.variableGrads(() => {
-          const { logprobs, entropy } = tokenLogProbs(this.policy, batch, T);
-          const out = grpoLoss(
-            { logprobs, oldLogprobs: old, refLogprobs: ref, advantages: advT, mask, entropy },
-            {
-              lossType: cfg.loss_type,
-              epsilon: cfg.epsilon,
-              epsilonHigh: epsilonHigh(cfg),
-              beta: cfg.beta,
-              entropyCoef: cfg.entropy_coef,
-              maxCompletionLength: cfg.max_completion_length,
-            },
-          );
-          metricTensors = out.metrics;
-          for (const m of Object.values(out.metrics)) tf.keep(m);
-          return out.loss;
-        }, vars);
-        const lossValue = (await value.data())[0]!;
-        value.dispose();
-        const m = await readLossMetrics(metricTensors!);
+        let acc: Record<string, tf.Tensor> | null = null;
+        let passLoss = 0;
         try {
-          if (!Number.isFinite(lossValue)) throw new NonFiniteError('loss', `loss = ${lossValue}`);
-          const byName: Record<string, tf.Tensor> = {};
-          for (const [name, v] of this.varByName) byName[name] = grads[v.name]!;
-          gradNorm = (await this.optimizer.step(byName, lr)).gradNorm;
+          for (const c of chunks) {
+            let metricTensors: ReturnType<typeof grpoLoss>['metrics'] | null = null;
+            const { value, grads } = tf.variableGrads(() => {
+              const { logprobs, entropy } = tokenLogProbs(this.policy, c.batch, T);
+              const out = grpoLoss(
+                { logprobs, oldLogprobs: c.old, refLogprobs: c.ref, advantages: c.adv, mask: c.mask, entropy },
+                {
+                  lossType: cfg.loss_type,
+                  epsilon: cfg.epsilon,
+                  epsilonHigh: epsilonHigh(cfg),
+                  beta: cfg.beta,
+                  entropyCoef: cfg.entropy_coef,
+                  maxCompletionLength: cfg.max_completion_length,
+                  normalizer,
+                },
+              );
+              metricTensors = out.metrics;
+              for (const m of Object.values(out.metrics)) tf.keep(m);
+              return out.loss;
+            }, vars);
+            passLoss += (await value.data())[0]!;
+            value.dispose();
+            const m = await readLossMetrics(metricTensors!);
+            // Metrics are masked means per micro-batch: weight them by its token count.
+            for (const [k, v] of Object.entries(m)) sums[k] = (sums[k] ?? 0) + (v * c.tokens) / normalizer.tokens;
+            const prev: Record<string, tf.Tensor> | null = acc;
+            const next: Record<string, tf.Tensor> = {};
+            for (const [name, v] of this.varByName) {
+              const g = grads[v.name]!;
+              next[name] = prev ? tf.add(prev[name]!, g) : g;
+              if (prev) {
+                prev[name]!.dispose();
+                g.dispose();
+              }
+            }
+            acc = next;
+          }
+          if (!Number.isFinite(passLoss)) throw new NonFiniteError('loss', `loss = ${passLoss}`);
+          gradNorm = (await this.optimizer.step(acc!, lr)).gradNorm;
         } finally {
-          for (const g of Object.values(grads)) g.dispose();
+          if (acc) for (const g of Object.values(acc)) g.dispose();
         }
-        lossSum += lossValue;
-        for (const [k, v] of Object.entries(m)) sums[k] = (sums[k] ?? 0) + v;
+        lossSum += passLoss;
       }
+      const n = cfg.num_iterations;
+      const out: Record<string, number> = { policy_loss: lossSum / n, grad_norm: gradNorm };
+      for (const [k, v] of Object.entries(sums)) {
+        // TRL logs kl only when beta ≠ 0.
+        if (k === 'kl' && cfg.beta === 0) continue;
+        out[k] = v / n;
+      }
+      return out;
     } finally {
-      mask.dispose();
-      advT.dispose();
-      ref?.dispose();
-      old?.dispose();
+      for (const c of chunks) {
+        c.mask.dispose();
+        c.adv.dispose();
+        c.ref?.dispose();
+        c.old?.dispose();
+      }
     }
-    const n = cfg.num_iterations;
-    const out: Record<string, number> = { policy_loss: lossSum / n, grad_norm: gradNorm };
-    for (const [k, v] of Object.entries(sums)) {
-      // TRL logs kl only when beta ≠ 0.
-      if (k === 'kl' && cfg.beta === 0) continue;
-      out[k] = v / n;
-    }
-    return out;
   }
 
   dispose(): void {
