@@ -97,7 +97,7 @@ describe.skipIf(!HAS_CHROMIUM)('app with the mock worker (UI only)', () => {
 
     await openTab(page, 'Reward');
     await page.getByRole('button', { name: '+ Add reward function' }).click();
-    const editor = page.getByLabel('source of reward my_reward_2');
+    const editor = page.getByLabel('source of reward my_reward_1');
     await editor.fill('(completion, problem) => {\n  const x = completion.length;\n  return x +;\n}');
     await expect.poll(() => page.getByTestId('reward-error').textContent()).toMatch(/Line \d+/);
     expect(await page.getByRole('button', { name: '▶ Start' }).count()).toBe(0); // paused: Resume shows instead
