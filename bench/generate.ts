@@ -55,6 +55,9 @@ function flag(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 
+/** Three significant digits, so slow software-adapter figures don't print as 0.0. */
+const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
+
 async function time(model: CausalLM, prompts: number[][], newTokens: number, naive: boolean): Promise<number> {
   const opts = { maxNewTokens: newTokens, temperature: 1, seed: 1, eosTokenIds: [], padTokenId: 0 };
   const t0 = performance.now();
@@ -89,7 +92,7 @@ async function main(): Promise<void> {
         const prompts = Array.from({ length: c.batch }, () => Array.from({ length: 8 }, () => rng.int(1, config.vocabSize - 1)));
         const cached = await time(model, prompts, c.newTokens, false);
         const naive = c.naive ? await time(model, prompts, c.newTokens, true) : NaN;
-        rows.push([backend, name, `${(model.numParams / 1e6).toFixed(2)}M`, String(c.batch), String(c.newTokens), cached.toFixed(1), c.naive ? naive.toFixed(1) : '-', c.naive ? (cached / naive).toFixed(2) : '-']);
+        rows.push([backend, name, `${(model.numParams / 1e6).toFixed(2)}M`, String(c.batch), String(c.newTokens), fmt(cached), c.naive ? fmt(naive) : '-', c.naive ? (cached / naive).toFixed(2) : '-']);
         console.error(rows.at(-1)!.join('\t'));
       }
       model.dispose();
