@@ -18,13 +18,16 @@ import { renderPrompt, ANSWER_CLOSE } from '../core/tasks/prompt';
 import { applyChatTemplate, makeCompleter } from '../core/probes/completer';
 import { runProbes } from '../core/probes/run';
 import { yieldToEventLoop } from './yield';
+import { COMPLETE, type CheckpointStore } from './checkpoint-store';
+import { parseSafetensors, serializeSafetensors } from '../core/model/safetensors';
+import type { TrainerState } from '../core/grpo/trainer';
 
 export interface SessionEnv {
   initBackend(preferred?: BackendName): Promise<BackendReport>;
   /** Where the embedded model is served (a URL prefix), or a local directory in Node. */
   embedded: ModelSource;
-  /** Persist a checkpoint (OPFS/IndexedDB in the browser, files in Node); returns where, in words. */
-  saveCheckpoint?(files: Map<string, Uint8Array>, step: number): Promise<string>;
+  /** Where the resumable checkpoint lives (OPFS in the browser, a directory in the CLI); none: Save is unavailable. */
+  checkpoints?: CheckpointStore | null;
   /** Seconds the user-reward sandbox allows per call. */
   rewardTimeLimitMs?: number;
 }
@@ -35,6 +38,18 @@ export interface SessionOptions {
   probeSeed?: number;
   /** Decoding steps between yields to the event loop during a rollout. */
   yieldEvery?: number;
+  /** Save a checkpoint every this many steps (and on pause and stop); 0 = only on Save. */
+  checkpointEvery?: number;
+}
+
+/** What session.json records so that a resumed run trains the same way. */
+interface SessionRecord {
+  model: string;
+  task: TaskSpec;
+  builtinRewards: { name: string; weight: number }[];
+  rewards: UserRewardSpec[];
+  probeEvery: number;
+  state: TrainerState;
 }
 
 const DEFAULT_BUILTINS = [
@@ -53,6 +68,7 @@ export class TrainingSession {
   private pendingConfig: GrpoConfigPatch = {};
   private probeEvery = 0;
   private loop: Promise<void> | null = null;
+  private runRecord: Omit<SessionRecord, 'state'> | null = null;
   private busy: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -92,7 +108,12 @@ export class TrainingSession {
   async handle(cmd: Command): Promise<void> {
     switch (cmd.type) {
       case 'pause':
-        if (this.state === 'running') this.setState('paused');
+        if (this.state === 'running') {
+          this.setState('paused');
+          // After the step in flight: a reload right after pausing resumes from here.
+          await this.loop;
+          await this.queue(() => this.autoSave());
+        }
         return;
       case 'resume':
         if (this.state === 'paused' && this.trainer) this.startLoop();
@@ -101,17 +122,22 @@ export class TrainingSession {
         if (this.state === 'running' || this.state === 'paused') {
           this.setState('stopping');
           await this.loop;
+          await this.queue(() => this.autoSave());
           this.setState('ready');
         }
         return;
       case 'setConfig':
         return this.setConfig(cmd.config);
-      default: {
-        const run = this.busy.then(() => this.exclusive(cmd));
-        this.busy = run.catch(() => undefined);
-        return run;
-      }
+      default:
+        return this.queue(() => this.exclusive(cmd));
     }
+  }
+
+  /** Model-touching work runs one piece at a time, in arrival order. */
+  private queue(work: () => Promise<void>): Promise<void> {
+    const run = this.busy.then(work);
+    this.busy = run.catch(() => undefined);
+    return run;
   }
 
   private async exclusive(cmd: Command): Promise<void> {
@@ -165,7 +191,8 @@ export class TrainingSession {
     });
     this.source = source;
     const m = this.loaded.model;
-    this.emit({ type: 'loaded', backend: this.backend, model: { name: this.loaded.label, arch: m.config.arch, params: m.numParams, vocabSize: m.config.vocabSize }, resumable: false });
+    const resumable = (await this.storedRecord())?.model === this.loaded.label;
+    this.emit({ type: 'loaded', backend: this.backend, model: { name: this.loaded.label, arch: m.config.arch, params: m.numParams, vocabSize: m.config.vocabSize }, resumable });
     this.setState('ready');
   }
 
@@ -206,17 +233,45 @@ export class TrainingSession {
     return { fns, weights };
   }
 
+  private async storedRecord(): Promise<SessionRecord | null> {
+    const bytes = await this.env.checkpoints?.peek(COMPLETE).catch(() => null);
+    if (!bytes) return null;
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes)) as SessionRecord;
+    } catch {
+      return null;
+    }
+  }
+
   private async start(cmd: Extract<Command, { type: 'start' }>): Promise<void> {
     if (!this.loaded) throw new ConfigError('model', 'load a model before starting');
     if (this.state === 'running') return;
-    if (cmd.resume) this.emit({ type: 'log', level: 'warn', message: 'Resuming from a checkpoint is not supported yet; starting from the loaded weights.' });
     this.disposeRun();
-    const taskSpec: TaskSpec = cmd.task ?? { kind: 'toy-world' };
+    let record: SessionRecord | null = null;
+    let optimizer: Map<string, { shape: number[]; data: Float32Array }> | null = null;
+    if (cmd.resume) {
+      const files = await this.env.checkpoints?.load();
+      record = files ? (JSON.parse(new TextDecoder().decode(files.get(COMPLETE)!)) as SessionRecord) : null;
+      if (!files || !record || record.model !== this.loaded.label) {
+        throw new ConfigError('resume', 'there is no saved run of this model to resume; press Start for a new run');
+      }
+      optimizer = parseSafetensors(files.get('optimizer.safetensors')!, 'optimizer.safetensors');
+      // The checkpoint's weights replace the loaded ones; the engine puts them in its own layout.
+      const model = files.get('model.safetensors')!;
+      const reloaded = await loadModel({ kind: 'files', files: [...this.loaded.files, ['model.safetensors', model] as const].map(([name, data]) => ({ name, data })) }, { trainable: true });
+      this.loaded.model.dispose();
+      this.loaded = { ...this.loaded, model: reloaded.model };
+    }
+    const taskSpec: TaskSpec = record?.task ?? cmd.task ?? { kind: 'toy-world' };
     this.task = createTask(taskSpec);
-    const { fns, weights } = await this.buildRewards(cmd.builtinRewards ?? DEFAULT_BUILTINS, cmd.rewards ?? []);
-    const patch: Record<string, unknown> = { ...this.pendingConfig, ...(cmd.config ?? {}), reward_weights: weights };
+    const builtins = record?.builtinRewards ?? cmd.builtinRewards ?? DEFAULT_BUILTINS;
+    const user = record?.rewards ?? cmd.rewards ?? [];
+    const { fns, weights } = await this.buildRewards(builtins, user);
+    // Resuming keeps the saved knobs unless the command changes some (a longer max_steps, say).
+    const patch: Record<string, unknown> = { ...(record ? record.state.config : { reward_weights: weights }), ...this.pendingConfig, ...(cmd.config ?? {}) };
     const config: GRPOConfig = validateConfig(patch);
-    this.probeEvery = cmd.probeEvery ?? 0;
+    this.probeEvery = record?.probeEvery ?? cmd.probeEvery ?? 0;
+    this.runRecord = { model: this.loaded.label, task: taskSpec, builtinRewards: builtins, rewards: user, probeEvery: this.probeEvery };
     const tok = this.loaded.tokenizer;
     this.trainer = new GRPOTrainer({
       policy: this.loaded.model,
@@ -231,6 +286,10 @@ export class TrainingSession {
       stopStrings: [ANSWER_CLOSE],
       solved: (c, p) => isCorrect(c, p),
     });
+    if (record && optimizer) {
+      this.trainer.importState(record.state, optimizer);
+      this.emit({ type: 'log', level: 'info', message: `Resumed at step ${record.state.step}.` });
+    }
     this.startLoop();
   }
 
@@ -248,6 +307,7 @@ export class TrainingSession {
       if (!ok) return;
       if (this.trainer.step >= this.trainer.config.max_steps) {
         this.emit({ type: 'log', level: 'info', message: `Reached max_steps = ${this.trainer.config.max_steps}.` });
+        await this.autoSave();
         this.setState('ready', 'max_steps reached');
         return;
       }
@@ -275,6 +335,8 @@ export class TrainingSession {
       this.emit({ type: 'metrics', step: r.step, metrics: r.metrics });
       this.emit({ type: 'rollouts', step: r.step, groups: r.groups });
       if (this.probeEvery > 0 && r.step % this.probeEvery === 0) await this.evalProbes();
+      const saveEvery = this.opts.checkpointEvery ?? 10;
+      if (saveEvery > 0 && r.step % saveEvery === 0) await this.autoSave();
       return true;
     } catch (e) {
       // Reward and non-finite errors leave the model as it was: pause so the user can fix and resume.
@@ -319,10 +381,25 @@ export class TrainingSession {
   }
 
   private async save(): Promise<void> {
-    if (!this.env.saveCheckpoint) throw new ConfigError('save', 'checkpoints are not available here; use Export instead');
-    const step = this.trainer?.step ?? 0;
-    const where = await this.env.saveCheckpoint(await this.modelFiles(), step);
-    this.emit({ type: 'checkpoint', step, where });
+    if (!this.env.checkpoints) throw new ConfigError('save', 'checkpoints are not available here (no browser storage); use Export instead');
+    if (!this.trainer || !this.runRecord) throw new ConfigError('save', 'start a run first; Export saves the weights alone');
+    const files = await this.modelFiles();
+    const { state, optimizer } = await this.trainer.exportState();
+    files.set('optimizer.safetensors', serializeSafetensors(optimizer));
+    const record: SessionRecord = { ...this.runRecord, state };
+    files.set(COMPLETE, new TextEncoder().encode(JSON.stringify(record)));
+    const where = await this.env.checkpoints.save(files);
+    this.emit({ type: 'checkpoint', step: state.step, where });
+  }
+
+  /** A checkpoint without failing the run: a full disk is worth a warning, not a stop. */
+  private async autoSave(): Promise<void> {
+    if (!this.env.checkpoints || !this.trainer) return;
+    try {
+      await this.save();
+    } catch (e) {
+      this.emit({ type: 'log', level: 'warn', message: `Checkpoint not saved: ${(e as Error).message}` });
+    }
   }
 
   private async exportFiles(): Promise<void> {

@@ -5,6 +5,7 @@
 import type { Command, WorkerEvent } from './protocol';
 import { TrainingSession } from './session';
 import { initBackend } from '../core/backend';
+import { opfsStore } from './checkpoint-store';
 
 interface WorkerScope {
   postMessage(msg: WorkerEvent, transfer?: Transferable[]): void;
@@ -28,6 +29,7 @@ function post(e: WorkerEvent): void {
 const session = new TrainingSession(post, {
   initBackend: (preferred) => initBackend(preferred ?? 'webgpu', { wasmPaths }),
   embedded: { kind: 'url', baseUrl: new URL('models/tabzero-tiny/', base).href },
+  checkpoints: opfsStore(),
 });
 
 scope.onmessage = (e) => {

@@ -109,3 +109,42 @@ describe('TrainingSession', () => {
     await waitFor('state', (e) => e.state === 'paused');
   });
 });
+
+describe('TrainingSession checkpoints', () => {
+  it('saves on pause and resumes in a new session with the same weights, optimizer state and step', async () => {
+    const { memoryStore } = await import('../../src/worker/checkpoint-store');
+    const store = memoryStore();
+    const mk = () => {
+      const events: WorkerEvent[] = [];
+      const s = new TrainingSession((e) => events.push(e), { initBackend: () => initNodeBackend('cpu'), embedded: { kind: 'files', files }, checkpoints: store }, { checkpointEvery: 0 });
+      sessions.push(s);
+      return { s, events };
+    };
+    const a = mk();
+    await a.s.handle({ type: 'load', source: { kind: 'embedded' } });
+    expect(a.events.find((e) => e.type === 'loaded')).toMatchObject({ resumable: false });
+    await a.s.handle({ type: 'start', config: { ...CONFIG, learning_rate: 1e-2 }, task: { kind: 'toy-world', difficulty: 1 }, builtinRewards: [{ name: 'format', weight: 1 }], rewards: [{ name: 'len', source: '(c) => c.length / 6', weight: 1 }] });
+    while (!a.events.some((e) => e.type === 'metrics' && e.step === 2)) await new Promise((r) => setTimeout(r, 20));
+    await a.s.handle({ type: 'pause' });
+    const saved = a.events.find((e) => e.type === 'checkpoint');
+    expect(saved).toBeDefined();
+    const stepA = a.s.currentTrainer!.step;
+    expect((saved as { step: number }).step).toBe(stepA);
+    const stateA = await a.s.currentTrainer!.exportState();
+    const weightsA = await a.s.currentTrainer!.policy.exportTensors();
+
+    const b = mk();
+    await b.s.handle({ type: 'load', source: { kind: 'embedded' } });
+    expect(b.events.find((e) => e.type === 'loaded')).toMatchObject({ resumable: true });
+    await b.s.handle({ type: 'start', resume: true });
+    await b.s.handle({ type: 'pause' });
+    const tb = b.s.currentTrainer!;
+    expect(tb.config.learning_rate).toBe(1e-2);
+    expect(b.events.some((e) => e.type === 'log' && e.message === `Resumed at step ${stepA}.`)).toBe(true);
+    // Pause lets the step in flight finish: the resumed run's first step follows A's last.
+    const firstB = b.events.find((e) => e.type === 'metrics') as { step: number };
+    expect(firstB.step).toBe(stepA + 1);
+    expect(weightsA.size).toBeGreaterThan(0);
+    expect(stateA.state.step).toBe(stepA);
+  });
+});

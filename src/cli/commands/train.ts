@@ -1,5 +1,6 @@
 /**
- * `tabzero train --config <file.json> --out <dir> [--probe-every K] [--backend cpu|wasm|webgpu] [--max-steps N]`
+ * `tabzero train --config <file.json> --out <dir> [--probe-every K] [--backend cpu|wasm|webgpu] [--max-steps N]
+ *   [--checkpoint-every N] [--resume]`
  *
  * Runs GRPO headless through the same TrainingSession the browser worker uses. The config file
  * holds GRPO keys under TRL's names plus:
@@ -10,9 +11,10 @@
  *   backend        as --backend
  * Writes <out>/metrics.jsonl (one JSON object per step), <out>/probes.jsonl when probing, and the
  * trained model in Hub layout (config.json, model.safetensors, tokenizer files) that
- * `tabzero generate --model <out>` loads.
+ * `tabzero generate --model <out>` loads. <out>/checkpoint/ holds the resumable state (weights,
+ * AdamW moments, step), saved every --checkpoint-every steps (default 10); --resume continues it.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ArgsError, num, oneOf, parseArgs, str } from '../args';
@@ -20,8 +22,32 @@ import { initNodeBackend } from '../node-webgpu';
 import { modelSource } from './generate';
 import { TrainingSession } from '../../worker/session';
 import type { BackendName, TaskSpec, UserRewardSpec, WorkerEvent } from '../../worker/protocol';
+import { COMPLETE, type CheckpointStore } from '../../worker/checkpoint-store';
 
-const USAGE = 'usage: tabzero train --config <file.json> --out <dir> [--probe-every K] [--backend cpu|wasm|webgpu] [--max-steps N]';
+/** The resumable checkpoint as files in a directory; session.json last marks it complete. */
+function dirStore(dir: string): CheckpointStore {
+  return {
+    async save(files) {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      const ordered = [...files].sort(([a], [b]) => Number(a === COMPLETE) - Number(b === COMPLETE));
+      for (const [name, data] of ordered) writeFileSync(join(dir, name), data);
+      return dir;
+    },
+    async load() {
+      if (!existsSync(join(dir, COMPLETE))) return null;
+      return new Map(readdirSync(dir).map((n) => [n, new Uint8Array(readFileSync(join(dir, n)))] as const));
+    },
+    async peek(name) {
+      return existsSync(join(dir, name)) ? new Uint8Array(readFileSync(join(dir, name))) : null;
+    },
+    async clear() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const USAGE = 'usage: tabzero train --config <file.json> --out <dir> [--probe-every K] [--backend cpu|wasm|webgpu] [--max-steps N] [--checkpoint-every N] [--resume]';
 
 export class TrainConfigError extends Error {
   override name = 'TrainConfigError';
@@ -63,7 +89,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const a = parseArgs(argv, { config: 'string', out: 'string', 'probe-every': 'int', backend: 'string', 'max-steps': 'int' }, USAGE);
+  const a = parseArgs(argv, { config: 'string', out: 'string', 'probe-every': 'int', backend: 'string', 'max-steps': 'int', 'checkpoint-every': 'int', resume: 'boolean' }, USAGE);
   const configPath = resolve(str(a, 'config'));
   const out = resolve(str(a, 'out'));
   let raw: Record<string, unknown>;
@@ -89,7 +115,9 @@ export async function run(argv: string[]): Promise<number> {
   mkdirSync(out, { recursive: true });
   const metricsPath = join(out, 'metrics.jsonl');
   const probesPath = join(out, 'probes.jsonl');
-  writeFileSync(metricsPath, '');
+  const resume = a.flags.get('resume') === true;
+  // A resumed run appends to the metrics it already wrote.
+  if (!resume || !existsSync(metricsPath)) writeFileSync(metricsPath, '');
   let finished: (e: WorkerEvent | null) => void = () => undefined;
   const done = new Promise<WorkerEvent | null>((r) => (finished = r));
   let exported: Extract<WorkerEvent, { type: 'exported' }> | null = null;
@@ -124,7 +152,8 @@ export async function run(argv: string[]): Promise<number> {
           break;
       }
     },
-    { initBackend: (p?: BackendName) => initNodeBackend(p ?? backend), embedded: modelSource(modelSpec) },
+    { initBackend: (p?: BackendName) => initNodeBackend(p ?? backend), embedded: modelSource(modelSpec), checkpoints: dirStore(join(out, 'checkpoint')) },
+    { checkpointEvery: num(a, 'checkpoint-every', 10) },
   );
   try {
     await session.handle({ type: 'load', source: { kind: 'embedded' }, backend });
@@ -135,6 +164,7 @@ export async function run(argv: string[]): Promise<number> {
       rewards: user,
       ...(builtins ? { builtinRewards: builtins } : {}),
       probeEvery: num(a, 'probe-every', 0),
+      resume,
     });
     const failure = await done;
     if (failure && failure.type === 'error') {

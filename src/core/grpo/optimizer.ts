@@ -113,6 +113,45 @@ export class AdamW {
     return { gradNorm };
   }
 
+  /**
+   * Moments read back to the host as m.<name> and v.<name>, each passed through `toSaved` first
+   * (the caller's layout conversion, e.g. back to Hugging Face's [out, in]).
+   */
+  async exportState(toSaved: (name: string, t: tf.Tensor) => tf.Tensor = (_n, t) => t): Promise<{ step: number; tensors: Map<string, { shape: number[]; data: Float32Array }> }> {
+    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [prefix, moments] of [['m', this.m], ['v', this.v]] as const) {
+      for (const [name, x] of moments) {
+        const t = toSaved(name, x);
+        tensors.set(`${prefix}.${name}`, { shape: [...t.shape], data: Float32Array.from((await t.data()) as Float32Array) });
+        if (t !== x) t.dispose();
+      }
+    }
+    return { step: this.t, tensors };
+  }
+
+  /** The inverse of exportState; `fromSaved` converts a saved tensor to this model's layout. */
+  importState(step: number, tensors: ReadonlyMap<string, { shape: number[]; data: Float32Array }>, fromSaved: (name: string, t: tf.Tensor) => tf.Tensor = (_n, t) => t): void {
+    const staged: [tf.Variable, tf.Tensor][] = [];
+    try {
+      for (const [prefix, moments] of [['m', this.m], ['v', this.v]] as const) {
+        for (const [name, x] of moments) {
+          const h = tensors.get(`${prefix}.${name}`);
+          if (!h) throw new Error(`The optimizer state lacks ${prefix}.${name}; the checkpoint does not belong to this model.`);
+          const t = tf.tidy(() => fromSaved(name, tf.tensor(h.data, h.shape, 'float32')));
+          staged.push([x, t]);
+          if (t.shape.join() !== x.shape.join()) {
+            throw new Error(`The optimizer state's ${prefix}.${name} has shape [${t.shape.join(', ')}] but the model's is [${x.shape.join(', ')}].`);
+          }
+        }
+      }
+      // Checked everything first: a bad checkpoint leaves the optimizer as it was.
+      for (const [x, t] of staged) x.assign(t);
+      this.t = step;
+    } finally {
+      for (const [, t] of staged) t.dispose();
+    }
+  }
+
   dispose(): void {
     for (const x of this.m.values()) x.dispose();
     for (const x of this.v.values()) x.dispose();

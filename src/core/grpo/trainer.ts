@@ -79,6 +79,13 @@ export interface RolloutGroup {
   completions: CompletionView[];
 }
 
+/** What a checkpoint needs besides the weights to continue a run. */
+export interface TrainerState {
+  step: number;
+  adamStep: number;
+  config: GRPOConfig;
+}
+
 export interface StepResult {
   step: number;
   metrics: Record<string, number>;
@@ -105,7 +112,7 @@ export class GRPOTrainer {
   private reference: CausalLM | null = null;
   private optimizer: AdamW;
   private cfg: GRPOConfig;
-  private readonly rng: Rng;
+  private rng: Rng;
   private stepIndex = 0;
   private readonly eos: number[];
   private readonly pad: number;
@@ -452,6 +459,28 @@ export class GRPOTrainer {
         c.old?.dispose();
       }
     }
+  }
+
+  /** Linear weights the engine holds transposed go back to Hugging Face's layout in checkpoints. */
+  private layoutFlip(): (name: string, t: tf.Tensor) => tf.Tensor {
+    const linear = new Set(this.policy.tensorSpecs().filter((s) => s.linear).map((s) => s.name));
+    const flip = this.policy.transposedLinear;
+    return (name, t) => (flip && linear.has(name) ? tf.transpose(t) : t);
+  }
+
+  async exportState(): Promise<{ state: TrainerState; optimizer: Map<string, { shape: number[]; data: Float32Array }> }> {
+    const { step, tensors } = await this.optimizer.exportState(this.layoutFlip());
+    return { state: { step: this.stepIndex, adamStep: step, config: this.cfg }, optimizer: tensors };
+  }
+
+  /**
+   * Continue from a checkpoint: the step count (for the LR schedule) and AdamW's moments. The
+   * prompt stream restarts from a seed derived from the step, so it does not repeat step 0's.
+   */
+  importState(state: TrainerState, optimizer: ReadonlyMap<string, { shape: number[]; data: Float32Array }>): void {
+    this.optimizer.importState(state.adamStep, optimizer, this.layoutFlip());
+    this.stepIndex = state.step;
+    this.rng = new Rng((this.cfg.seed ^ Math.imul(state.step + 1, 0x9e3779b1)) >>> 0);
   }
 
   dispose(): void {
