@@ -16,7 +16,8 @@ interface WorkerScope {
 const scope = self as unknown as WorkerScope;
 
 // The worker script's own URL differs between dev and build; the app's base URL does not.
-const base = new URL(import.meta.env.BASE_URL, scope.location.origin);
+// (Read defensively: a bundle not built by vite has no import.meta.env.)
+const base = new URL((import.meta as { env?: { BASE_URL?: string } }).env?.BASE_URL ?? '/', scope.location.origin);
 // tfjs-backend-wasm's .wasm files, which the build copies to wasm/ (see the report: vite config).
 const wasmPaths = new URL('wasm/', base).href;
 
