@@ -289,6 +289,9 @@ export class TrainingSession {
     if (record && optimizer) {
       this.trainer.importState(record.state, optimizer);
       this.emit({ type: 'log', level: 'info', message: `Resumed at step ${record.state.step}.` });
+    } else if (this.probeEvery > 0) {
+      // The base model's scores are the reference every later probe is read against.
+      await this.evalProbes();
     }
     this.startLoop();
   }

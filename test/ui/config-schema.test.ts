@@ -3,13 +3,14 @@ import { validateConfig } from '../../src/core/grpo/config';
 import { applyPreset, CONFIG_FIELDS, ConfigValueError, decodeSettingsHash, defaultConfig, encodeSettingsHash, parseFieldValue, PRESETS, toPatch } from '../../src/ui/config-schema';
 
 describe('GRPO form schema', () => {
-  it('has exactly the knobs the issue lists, plus max_steps', () => {
+  it('has exactly the knobs the issue lists, plus max_steps, max_resample_rounds and micro_batch_size', () => {
     const names = CONFIG_FIELDS.map((f) => f.name).sort();
     expect(names).toEqual(
       [
         'num_generations', 'prompts_per_step', 'learning_rate', 'beta', 'epsilon', 'epsilon_high', 'loss_type', 'scale_rewards', 'num_iterations',
         'max_completion_length', 'temperature', 'top_p', 'top_k', 'mask_truncated_completions', 'max_grad_norm', 'warmup_ratio', 'lr_scheduler_type',
         'weight_decay', 'seed', 'drop_zero_std_groups', 'entropy_coef', 'scaffold_hard_problems', 'max_steps',
+        'max_resample_rounds', 'micro_batch_size',
       ].sort(),
     );
     for (const f of CONFIG_FIELDS) expect(f.help.length, f.name).toBeGreaterThan(10);

@@ -1,5 +1,5 @@
 /**
- * `tabzero train --config <file.json> --out <dir> [--probe-every K] [--backend cpu|wasm|webgpu] [--max-steps N]
+ * `tabzero train --config <file.json> --out <dir> [--probe-every K] [--probe-n N] [--backend cpu|wasm|webgpu] [--max-steps N]
  *   [--checkpoint-every N] [--resume]`
  *
  * Runs GRPO headless through the same TrainingSession the browser worker uses. The config file
@@ -47,7 +47,7 @@ function dirStore(dir: string): CheckpointStore {
   };
 }
 
-const USAGE = 'usage: tabzero train --config <file.json> --out <dir> [--probe-every K] [--backend cpu|wasm|webgpu] [--max-steps N] [--checkpoint-every N] [--resume]';
+const USAGE = 'usage: tabzero train --config <file.json> --out <dir> [--probe-every K] [--backend cpu|wasm|webgpu] [--max-steps N] [--checkpoint-every N] [--resume] [--probe-n N]';
 
 export class TrainConfigError extends Error {
   override name = 'TrainConfigError';
@@ -89,7 +89,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const a = parseArgs(argv, { config: 'string', out: 'string', 'probe-every': 'int', backend: 'string', 'max-steps': 'int', 'checkpoint-every': 'int', resume: 'boolean' }, USAGE);
+  const a = parseArgs(argv, { config: 'string', out: 'string', 'probe-every': 'int', backend: 'string', 'max-steps': 'int', 'checkpoint-every': 'int', resume: 'boolean', 'probe-n': 'int' }, USAGE);
   const configPath = resolve(str(a, 'config'));
   const out = resolve(str(a, 'out'));
   let raw: Record<string, unknown>;
@@ -153,7 +153,7 @@ export async function run(argv: string[]): Promise<number> {
       }
     },
     { initBackend: (p?: BackendName) => initNodeBackend(p ?? backend), embedded: modelSource(modelSpec), checkpoints: dirStore(join(out, 'checkpoint')) },
-    { checkpointEvery: num(a, 'checkpoint-every', 10) },
+    { checkpointEvery: num(a, 'checkpoint-every', 10), probeCount: num(a, 'probe-n', 24) },
   );
   try {
     await session.handle({ type: 'load', source: { kind: 'embedded' }, backend });
