@@ -57,6 +57,14 @@ const DEFAULT_BUILTINS = [
   { name: 'format', weight: 0.2 },
 ];
 
+/** The wasm backend aborts (and is unusable after) when a step outgrows its heap. */
+const WASM_ABORT_MESSAGE =
+  'The wasm backend ran out of memory and stopped. Reload the page (the last checkpoint is kept) and lower micro_batch_size, prompts_per_step × num_generations or max_completion_length.';
+
+function isWasmAbort(e: unknown): boolean {
+  return e instanceof Error && e.name === 'RuntimeError' && /^Aborted\(/.test(e.message);
+}
+
 export class TrainingSession {
   private state: RunState = 'idle';
   private loaded: LoadedModel | null = null;
@@ -97,6 +105,10 @@ export class TrainingSession {
       this.emit({ type: 'error', code: 'config', message: e.message });
     } else if (e instanceof NonFiniteError) {
       this.emit({ type: 'error', code: 'non-finite', message: e.message });
+    } else if (isWasmAbort(e)) {
+      this.emit({ type: 'error', code: 'out-of-memory', message: WASM_ABORT_MESSAGE });
+      this.setState('error', WASM_ABORT_MESSAGE);
+      return;
     } else {
       const err = e instanceof Error ? e : new Error(String(e));
       this.emit({ type: 'error', code: err.name || 'error', message: err.message });

@@ -35,7 +35,7 @@ interface PretrainArgs {
 }
 
 function parse(argv: string[]): PretrainArgs {
-  const a: PretrainArgs = { out: 'public/models/tabzero-tiny', seed: 1234, minutes: 30, steps: 100000, batch: 16, lr: 2e-3, vocab: 384, saveEvery: 100, backend: 'wasm' };
+  const a: PretrainArgs = { out: 'public/models/tabzero-tiny', seed: 1234, minutes: 45, steps: 1326, batch: 16, lr: 2e-3, vocab: 384, saveEvery: 100, backend: 'wasm' };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = argv[i + 1];
@@ -57,7 +57,10 @@ function parse(argv: string[]): PretrainArgs {
   return a;
 }
 
-/** Linear warmup then cosine decay to 10% of the peak, over whichever budget (steps or time) ends first. */
+/**
+ * Linear warmup then cosine decay to 10% of the peak over --steps. The schedule depends on the
+ * step alone, so a run is reproducible from its seed and step count; --minutes only stops it early.
+ */
 function lrAt(peak: number, progress: number, step: number, warmup: number): number {
   if (step < warmup) return (peak * (step + 1)) / warmup;
   return peak * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, progress))));
@@ -124,7 +127,7 @@ export async function run(argv: string[]): Promise<number> {
     const group = queue.pop()!;
     const prompts = group.map((e) => e.prompt);
     const targets = group.map((e) => e.target);
-    const progress = Math.max(step / args.steps, (Date.now() - started) / budgetMs);
+    const progress = step / args.steps;
     (optimizer as unknown as { learningRate: number }).learningRate = lrAt(args.lr, progress, step, 50);
     const r = await lmStep(model, optimizer, prompts, targets, eos, 1.0);
     tokensSeen += r.tokens;
