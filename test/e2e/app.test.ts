@@ -160,6 +160,22 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_WORKER)('app with the real training worker
   // Same browser profile as above, so what the worker saved there is in this page's storage.
   it('offers the saved run after a reload and continues from it', async () => {
     const page = await browser.context.newPage();
+    try {
+      await resumeFlow(page);
+    } catch (e) {
+      const s = await page.evaluate(() => {
+        const st = window.tabzero!.getState();
+        return { runState: st.runState, logs: st.logs.map((l) => `${l.level}: ${l.message}`), errors: st.errors.map((x) => `${x.code}: ${x.message}`) };
+      }).catch(() => null);
+      console.log('[e2e] resume: page state at failure:', JSON.stringify(s, null, 1));
+      await page.screenshot({ path: artifactPath('webgpu-resume-failure.png') }).catch(() => undefined);
+      throw e;
+    }
+  }, 590_000);
+});
+
+async function resumeFlow(page: Page) {
+  {
     await page.goto(`${server.url}/`);
     // After a reload the saved checkpoint is offered and training continues from it.
     await expect.poll(() => page.getByTestId('resume-banner').isVisible().catch(() => false), { timeout: 180_000, interval: 500 }).toBe(true);
@@ -167,8 +183,8 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_WORKER)('app with the real training worker
     await expect.poll(() => stepCount(page), { timeout: 300_000, interval: 500 }).toBeGreaterThan(3);
     await page.screenshot({ path: artifactPath('webgpu-resumed.png') });
     await page.close();
-  }, 590_000);
-});
+  }
+}
 
 async function realFlow(page: Page, modelDir: string) {
   {
@@ -188,7 +204,8 @@ async function realFlow(page: Page, modelDir: string) {
 
     // A reward that varies with length, so groups have non-zero advantages and the weights must move
     // (with only correctness, a model that never answers within 12 tokens gets all-zero groups and no gradient).
-    await page.evaluate(() => window.tabzero!.getState().setUserRewards([{ name: 'length_varies', source: '(completion) => completion.length / 50', weight: 1 }]));
+    // Random noise on top: a sharp model can sample a group of identical completions, whose zero-variance advantages would leave the weights untouched.
+    await page.evaluate(() => window.tabzero!.getState().setUserRewards([{ name: 'length_varies', source: '(completion) => completion.length / 50 + Math.random()', weight: 1 }]));
     const tracing = await traceMainThread(page);
     await page.getByRole('button', { name: '▶ Start' }).click();
     const trainStart = await page.evaluate(() => performance.now());
