@@ -144,35 +144,30 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_WORKER)('app with the real training worker
 
   it('trains on webgpu, shows probes, pauses, exports, reports reward errors, resumes after reload', async () => {
     const page = await browser.context.newPage();
-    try {
-      await realFlow(page, modelDir);
-    } catch (e) {
-      const s = await page.evaluate(() => {
-        const st = window.tabzero!.getState();
-        return { runState: st.runState, logs: st.logs.map((l) => `${l.level}: ${l.message}`), errors: st.errors.map((x) => `${x.code}: ${x.message}`) };
-      }).catch(() => null);
-      console.log('[e2e] page state at failure:', JSON.stringify(s, null, 1));
-      await page.screenshot({ path: artifactPath('webgpu-failure.png') }).catch(() => undefined);
-      throw e;
-    }
+    await reportingFailure(page, 'webgpu-failure', () => realFlow(page, modelDir));
   }, 590_000);
 
   // Same browser profile as above, so what the worker saved there is in this page's storage.
   it('offers the saved run after a reload and continues from it', async () => {
     const page = await browser.context.newPage();
-    try {
-      await resumeFlow(page);
-    } catch (e) {
-      const s = await page.evaluate(() => {
-        const st = window.tabzero!.getState();
-        return { runState: st.runState, logs: st.logs.map((l) => `${l.level}: ${l.message}`), errors: st.errors.map((x) => `${x.code}: ${x.message}`) };
-      }).catch(() => null);
-      console.log('[e2e] resume: page state at failure:', JSON.stringify(s, null, 1));
-      await page.screenshot({ path: artifactPath('webgpu-resume-failure.png') }).catch(() => undefined);
-      throw e;
-    }
+    await reportingFailure(page, 'webgpu-resume-failure', () => resumeFlow(page));
   }, 590_000);
 });
+
+/** Runs a flow; on failure prints the page's run state, logs and errors and saves a screenshot. */
+async function reportingFailure(page: Page, name: string, flow: () => Promise<void>): Promise<void> {
+  try {
+    await flow();
+  } catch (e) {
+    const s = await page.evaluate(() => {
+      const st = window.tabzero!.getState();
+      return { runState: st.runState, logs: st.logs.map((l) => `${l.level}: ${l.message}`), errors: st.errors.map((x) => `${x.code}: ${x.message}`) };
+    }).catch(() => null);
+    console.log(`[e2e] ${name}: page state at failure:`, JSON.stringify(s, null, 1));
+    await page.screenshot({ path: artifactPath(`${name}.png`) }).catch(() => undefined);
+    throw e;
+  }
+}
 
 async function resumeFlow(page: Page) {
   {
