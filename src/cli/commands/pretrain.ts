@@ -22,6 +22,12 @@ import type { BackendName } from '../../worker/protocol';
 
 const ADDED = ['<|endoftext|>', '<think>', '</think>', '<answer>', '</answer>'];
 
+export class PretrainArgsError extends Error {
+  override name = 'PretrainArgsError';
+}
+
+const USAGE = 'usage: tabzero pretrain --out <dir> [--seed S] [--steps N] [--minutes M] [--batch B] [--lr LR] [--vocab V] [--save-every N] [--backend wasm|cpu|webgpu]';
+
 interface PretrainArgs {
   out: string;
   seed: number;
@@ -36,10 +42,11 @@ interface PretrainArgs {
 
 function parse(argv: string[]): PretrainArgs {
   const a: PretrainArgs = { out: 'public/models/tabzero-tiny', seed: 1234, minutes: 45, steps: 1326, batch: 16, lr: 2e-3, vocab: 384, saveEvery: 100, backend: 'wasm' };
+  if (argv.includes('--help')) throw new PretrainArgsError(USAGE);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = argv[i + 1];
-    if (v === undefined) throw new Error(`pretrain: ${k} needs a value`);
+    if (v === undefined) throw new PretrainArgsError(`${k} needs a value. ${USAGE}`);
     i++;
     switch (k) {
       case '--out': a.out = v; break;
@@ -50,10 +57,17 @@ function parse(argv: string[]): PretrainArgs {
       case '--lr': a.lr = Number(v); break;
       case '--vocab': a.vocab = Number(v); break;
       case '--save-every': a.saveEvery = Number(v); break;
-      case '--backend': a.backend = v as BackendName; break;
-      default: throw new Error(`pretrain: unknown option ${k}`);
+      case '--backend':
+        if (v !== 'wasm' && v !== 'cpu' && v !== 'webgpu') throw new PretrainArgsError(`--backend must be wasm, cpu or webgpu, got '${v}'.`);
+        a.backend = v;
+        break;
+      default: throw new PretrainArgsError(`unknown option ${k}. ${USAGE}`);
     }
   }
+  for (const [k, v] of Object.entries({ seed: a.seed, steps: a.steps, batch: a.batch, vocab: a.vocab, 'save-every': a.saveEvery })) {
+    if (!Number.isInteger(v) || v < 0 || (k !== 'seed' && v === 0)) throw new PretrainArgsError(`--${k} must be a ${k === 'seed' ? 'non-negative' : 'positive'} integer, got ${v}.`);
+  }
+  if (!(a.minutes > 0) || !(a.lr > 0)) throw new PretrainArgsError(`--minutes and --lr must be positive numbers.`);
   return a;
 }
 
