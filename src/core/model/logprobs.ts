@@ -2,7 +2,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 // Registers every kernel's gradient (tfjs-core alone has none); works under Node's resolver and bundlers alike.
 import '@tensorflow/tfjs';
-// tfjs-core alone registers no gradients; training through tokenLogProbs needs them.
 import type { PackedBatch } from './types';
 import type { CausalLM } from './causal-lm';
 import { EngineInputError } from './errors';
