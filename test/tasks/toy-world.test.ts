@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng';
 import { FACT_BY_ID, FACT_FREQUENCY, TOY_FACTS, factChains, factSentence } from '../../src/core/tasks/toy-kb';
-import { generateToyProblem, generateToyProblems, subproblemAsProblem, ToyWorldError } from '../../src/core/tasks/toy-world';
+import { generateToyProblem, generateToyProblems, slippedTrace, subproblemAsProblem, ToyWorldError } from '../../src/core/tasks/toy-world';
 import type { Problem } from '../../src/core/types';
 
 const MANY = generateToyProblems(12345, 4000);
@@ -137,4 +137,60 @@ describe('toy-world generator', () => {
     expect(s.answer).toBe(p.subproblems![1]!.answer);
     expect(() => subproblemAsProblem(p, 3)).toThrow(ToyWorldError);
   });
+
+  it('keeps every number small enough for a tiny model (steps of 2..9, values at most 200)', () => {
+    for (const p of MANY) {
+      const values = p.meta!.values as number[];
+      expect(Math.max(...values)).toBeLessThanOrEqual(p.difficulty! <= 2 ? 100 : p.difficulty === 3 ? 150 : 200);
+      for (const [, op, b] of evalSolution(p.solution!).expressions) if (op !== '*') expect(b).toBeLessThanOrEqual(9);
+      expect(values[0]).toBeLessThanOrEqual(9);
+      expect(values[0]).toBeGreaterThanOrEqual(2);
+    }
+  });
 });
+
+describe('slipped traces (the planted misconception)', () => {
+  it('at rate 0 is the reference solution, word for word', () => {
+    const rng = new Rng(3);
+    for (const p of MANY.slice(0, 1000)) {
+      expect(slippedTrace(p, 0, rng)).toEqual({ solution: p.solution, answer: p.answer, slips: 0 });
+    }
+  });
+
+  it('at rate 1 adds every removed amount and carries the wrong value on with correct arithmetic', () => {
+    const rng = new Rng(3);
+    let withRemove = 0;
+    for (const p of MANY) {
+      const kinds = p.meta!.steps as string[];
+      const removes = kinds.filter((k) => k === 'remove').length;
+      const t = slippedTrace(p, 1, rng);
+      expect(t.slips).toBe(removes);
+      const ev = evalSolution(t.solution);
+      expect(ev.ok, t.solution).toBe(true);
+      expect(ev.expressions.map((e) => e[1])).toEqual(kinds.map((k) => (k === 'unpack' ? '*' : '+')));
+      expect(String(ev.results[ev.results.length - 1])).toBe(t.answer);
+      if (removes > 0) {
+        withRemove++;
+        expect(Number(t.answer)).toBeGreaterThan(Number(p.answer));
+      } else expect(t.answer).toBe(p.answer);
+    }
+    expect(withRemove).toBeGreaterThan(1000);
+  });
+
+  it('slips each remove step with the given probability', () => {
+    const rng = new Rng(9);
+    let slips = 0;
+    let removes = 0;
+    for (const p of MANY) {
+      slips += slippedTrace(p, 0.65, rng).slips;
+      removes += (p.meta!.steps as string[]).filter((k) => k === 'remove').length;
+    }
+    expect(removes).toBeGreaterThan(1500);
+    expect(Math.abs(slips / removes - 0.65)).toBeLessThan(0.03);
+  });
+
+  it('refuses a problem without toy-world step metadata', () => {
+    expect(() => slippedTrace({ id: 'x', task: 'jsonl:x', question: 'q', answer: '1' }, 0.5, new Rng(1))).toThrow(ToyWorldError);
+  });
+});
+

@@ -3,10 +3,13 @@
  * probe set is never seen). Two knobs make the probes meaningful at toy scale:
  * - rare facts appear in few traces, so the model half-knows them and a supplied fact can help;
  * - some prompts carry the plan or the facts, so the model has seen that layout before.
+ * A third plants something for RL to fix: the traces come from a solver with one misconception,
+ * who writes most remove steps as additions, so the base model samples both and greedy takes the
+ * wrong one (see `slippedTrace`).
  */
 import { Rng } from '../rng';
 import type { Problem } from '../types';
-import { generateToyProblem } from '../tasks/toy-world';
+import { generateToyProblem, slippedTrace } from '../tasks/toy-world';
 import { factFrequency } from '../tasks/toy-kb';
 import { renderPrompt, renderTarget } from '../tasks/prompt';
 
@@ -18,6 +21,8 @@ export interface CorpusOptions {
   knowledgeRate: number;
   /** Weights of difficulties 1..4. */
   difficultyWeights: [number, number, number, number];
+  /** Probability that each remove step in a trace is written as an addition. */
+  removeSlipRate: number;
 }
 
 export const DEFAULT_CORPUS: CorpusOptions = {
@@ -25,6 +30,7 @@ export const DEFAULT_CORPUS: CorpusOptions = {
   planRate: 0.15,
   knowledgeRate: 0.15,
   difficultyWeights: [0.35, 0.3, 0.2, 0.15],
+  removeSlipRate: 0.65,
 };
 
 export interface Example {
@@ -53,7 +59,12 @@ export function sampleExample(rng: Rng, opts: CorpusOptions = DEFAULT_CORPUS): E
     const problem = generateToyProblem(rng, { difficulty: pickDifficulty(rng, opts.difficultyWeights), split: 'train' });
     if (usesRareFact(problem) && rng.next() >= opts.rareKeep) continue;
     const prompt = renderPrompt(problem, { plan: rng.next() < opts.planRate, knowledge: rng.next() < opts.knowledgeRate });
-    return { prompt, target: renderTarget(problem), problem };
+    let written = problem;
+    if (opts.removeSlipRate > 0) {
+      const { solution, answer } = slippedTrace(problem, opts.removeSlipRate, rng);
+      written = { ...problem, solution, answer };
+    }
+    return { prompt, target: renderTarget(written), problem };
   }
 }
 
@@ -62,7 +73,7 @@ export function tokenizerCorpus(seed: number, n: number): string[] {
   const rng = new Rng(seed);
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
-    const problem = generateToyProblem(rng, { split: 'any' });
+    const problem = generateToyProblem(rng, { split: 'train' });
     out.push(renderPrompt(problem, { plan: true, knowledge: true }) + renderTarget(problem));
   }
   return out;

@@ -14,7 +14,7 @@ export const MAX_DIFFICULTY = 4;
 const NAMES = ['Sam', 'Ana', 'Tom', 'Mia', 'Leo', 'Zoe', 'Ben', 'Eva'] as const;
 
 /** Largest value any step may produce, per difficulty: keeps the arithmetic within a tiny model's reach. */
-const CAP = [0, 100, 200, 400, 600] as const;
+const CAP = [0, 100, 100, 150, 200] as const;
 
 export type ToyStep =
   | { kind: 'unpack'; fact: Fact }
@@ -76,8 +76,8 @@ function draft(rng: Rng, difficulty: number, withFact: string | undefined): Draf
   // Which of the `difficulty` step slots are unpacks (in chain order) and which are arithmetic.
   const slots = rng.shuffle(Array.from({ length: difficulty }, (_, i) => i)).slice(0, nFacts).sort((a, b) => a - b);
   const name = rng.pick(NAMES);
-  const start = rng.int(2, difficulty <= 2 ? 9 : 12);
-  const maxAmount = difficulty <= 2 ? 9 : 20;
+  const start = rng.int(2, 9);
+  const maxAmount = 9;
   const steps: ToyStep[] = [];
   const values = [start];
   const units = [chain[0]!.container];
@@ -227,4 +227,54 @@ export function subproblemAsProblem(problem: Problem, index: number): Problem {
   const sub = problem.subproblems?.[index];
   if (!sub) throw new ToyWorldError(`Problem ${problem.id} has no subproblem ${index}.`);
   return { id: `${problem.id}/sub${index}`, task: problem.task, question: sub.question, answer: sub.answer, difficulty: 1 };
+}
+
+export interface SlippedTrace {
+  solution: string;
+  answer: string;
+  /** How many remove steps were written as additions. */
+  slips: number;
+}
+
+/**
+ * The trace of an imperfect solver who, at each remove step independently with probability
+ * `rate`, adds the removed amount instead of subtracting it; every later step carries the wrong
+ * running value on with correct arithmetic. Pretraining on such traces plants a misconception the
+ * base model samples from, which is the situation a correctness reward can fix.
+ * Rebuilt from `meta`, so it works on any toy-world problem this module made.
+ */
+export function slippedTrace(problem: Problem, rate: number, rng: Rng): SlippedTrace {
+  const meta = problem.meta as { steps?: ToyStep['kind'][]; values?: number[]; facts?: string[] } | undefined;
+  const kinds = meta?.steps;
+  const values = meta?.values;
+  const factIds = meta?.facts;
+  if (!kinds || !values || !factIds || values.length !== kinds.length + 1 || factIds.length === 0) {
+    throw new ToyWorldError(`Problem ${problem.id} is not a toy-world problem with step metadata.`);
+  }
+  const facts = factIds.map((id) => {
+    const f = FACT_BY_ID.get(id);
+    if (!f) throw new ToyWorldError(`Unknown toy-world fact id '${id}' in problem ${problem.id}.`);
+    return f;
+  });
+  const d: Draft = { name: '', start: values[0]!, startUnit: facts[0]!.container, steps: [], values: [values[0]!], units: [facts[0]!.container] };
+  let factIdx = 0;
+  let slips = 0;
+  kinds.forEach((kind, i) => {
+    const unit = d.units[i]!;
+    const amount = Math.abs(values[i + 1]! - values[i]!);
+    let step: ToyStep;
+    if (kind === 'unpack') step = { kind, fact: facts[factIdx++]! };
+    else if (kind === 'remove' && rng.next() < rate) {
+      step = { kind: 'add', unit, amount, verb: 0 };
+      slips++;
+    } else step = { kind, unit, amount, verb: 0 };
+    d.steps.push(step);
+    d.values.push(applyStep(d.values[i]!, step));
+    d.units.push(step.kind === 'unpack' ? step.fact.content : unit);
+  });
+  return {
+    solution: d.steps.map((_, i) => solutionStep(d, i)).join(' '),
+    answer: String(d.values[d.values.length - 1]),
+    slips,
+  };
 }
