@@ -29,10 +29,16 @@ describe('tabzero train', () => {
       }),
     );
     expect(await run(['--config', join(dir, 'cfg.json'), '--out', out, '--backend', 'cpu', '--probe-every', '3'])).toBe(0);
-    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = rows.filter((r) => !('probes' in r)) as Record<string, number>[];
     expect(lines.map((l) => l.step)).toEqual([1, 2, 3]);
     expect(lines[0]!['rewards/short/mean']).toBeTypeOf('number');
-    expect(existsSync(join(out, 'probes.jsonl'))).toBe(true);
+    // probes of the base model (step 0) and after step 3, in metrics.jsonl and in probes.jsonl
+    const probeRows = rows.filter((r) => 'probes' in r) as { step: number; probes: { step: number; plain: { n: number } } }[];
+    expect(probeRows.map((r) => r.step)).toEqual([0, 3]);
+    expect(probeRows[1]!.probes.plain.n).toBeGreaterThan(0);
+    const trajectory = readFileSync(join(out, 'probes.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
+    expect(trajectory).toEqual([0, 3]);
     for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) expect(existsSync(join(out, f)), f).toBe(true);
     const before = await loadModel({ kind: 'dir', path: modelDir });
     const after = await loadModel({ kind: 'dir', path: out });
@@ -45,8 +51,8 @@ describe('tabzero train', () => {
     // The run left a resumable checkpoint; --resume continues from step 3 to max_steps 5.
     expect(existsSync(join(out, 'checkpoint', 'session.json'))).toBe(true);
     expect(await run(['--config', join(dir, 'cfg.json'), '--out', out, '--backend', 'cpu', '--resume', '--max-steps', '5', '--checkpoint-every', '1'])).toBe(0);
-    const all = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
-    expect(all).toEqual([1, 2, 3, 4, 5]);
+    const all = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; probes?: unknown });
+    expect(all.filter((r) => !r.probes).map((r) => r.step)).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('refuses an unknown GRPO key with its name', async () => {

@@ -133,6 +133,9 @@ export async function run(argv: string[]): Promise<number> {
           );
           break;
         case 'probes':
+          // In both files: metrics.jsonl holds the whole run in step order (a probe row has
+          // `probes` instead of step metrics), probes.jsonl just the trajectory for plotting.
+          appendFileSync(metricsPath, JSON.stringify({ step: e.report.step, probes: e.report }) + '\n');
           appendFileSync(probesPath, JSON.stringify(e.report) + '\n');
           console.error(`probes at step ${e.report.step}: plain ${e.report.plain.acc.toFixed(3)}, plan effect ${e.report.planEffect.toFixed(3)}, knowledge effect ${e.report.knowledgeEffect.toFixed(3)}`);
           break;
