@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng';
 import { FACT_BY_ID, FACT_FREQUENCY, TOY_FACTS, factChains, factSentence } from '../../src/core/tasks/toy-kb';
-import { generateToyProblem, generateToyProblems, slippedTrace, subproblemAsProblem, ToyWorldError } from '../../src/core/tasks/toy-world';
+import { generateToyProblem, generateToyProblems, isItemFact, slippedTrace, subproblemAsProblem, ToyWorldError } from '../../src/core/tasks/toy-world';
 import type { Problem } from '../../src/core/types';
 
 const MANY = generateToyProblems(12345, 4000);
@@ -9,7 +9,7 @@ const MANY = generateToyProblems(12345, 4000);
 /** Evaluate the "a op b = c" expressions of a solution independently of the generator. */
 function evalSolution(solution: string): { ok: boolean; results: number[]; expressions: [number, string, number, number][] } {
   const expressions: [number, string, number, number][] = [];
-  for (const m of solution.matchAll(/(\d+) ([*+-]) (\d+) = (\d+)/g)) {
+  for (const m of solution.matchAll(/(-?\d+) ([*+-]) (\d+) = (-?\d+)/g)) {
     expressions.push([Number(m[1]), m[2]!, Number(m[3]), Number(m[4])]);
   }
   let ok = expressions.length > 0;
@@ -149,7 +149,9 @@ describe('toy-world generator', () => {
   });
 });
 
-describe('slipped traces (the planted misconception)', () => {
+describe('slipped traces (the planted additive misconception)', () => {
+  const itemUnpacks = (p: Problem) => (p.meta!.facts as string[]).filter((id) => isItemFact(FACT_BY_ID.get(id)!)).length;
+
   it('at rate 0 is the reference solution, word for word', () => {
     const rng = new Rng(3);
     for (const p of MANY.slice(0, 1000)) {
@@ -157,40 +159,44 @@ describe('slipped traces (the planted misconception)', () => {
     }
   });
 
-  it('at rate 1 adds every removed amount and carries the wrong value on with correct arithmetic', () => {
-    const rng = new Rng(3);
-    let withRemove = 0;
-    for (const p of MANY) {
-      const kinds = p.meta!.steps as string[];
-      const removes = kinds.filter((k) => k === 'remove').length;
-      const t = slippedTrace(p, 1, rng);
-      expect(t.slips).toBe(removes);
-      const ev = evalSolution(t.solution);
-      expect(ev.ok, t.solution).toBe(true);
-      expect(ev.expressions.map((e) => e[1])).toEqual(kinds.map((k) => (k === 'unpack' ? '*' : '+')));
-      expect(String(ev.results[ev.results.length - 1])).toBe(t.answer);
-      if (removes > 0) {
-        withRemove++;
-        expect(Number(t.answer)).toBeGreaterThan(Number(p.answer));
-      } else expect(t.answer).toBe(p.answer);
-    }
-    expect(withRemove).toBeGreaterThan(1000);
+  it('only the smallest containers (into items) are slipped: 12 facts', () => {
+    const items = TOY_FACTS.filter(isItemFact);
+    expect(items.map((f) => f.container.singular)).toEqual(['jar', 'bag', 'tray', 'bowl', 'tin', 'pouch', 'pot', 'cup', 'tub', 'pack', 'dish', 'sack']);
   });
 
-  it('slips each remove step with the given probability', () => {
+  it('at rate 1 adds at every unpack into items and carries the wrong value on with correct arithmetic', () => {
+    const rng = new Rng(3);
+    let slipped = 0;
+    for (const p of MANY) {
+      const t = slippedTrace(p, 1, rng);
+      expect(t.slips).toBe(itemUnpacks(p));
+      const ev = evalSolution(t.solution);
+      expect(ev.ok, t.solution).toBe(true);
+      const factOps = (p.meta!.facts as string[]).map((id) => (isItemFact(FACT_BY_ID.get(id)!) ? '+' : '*'));
+      const ops = (p.meta!.steps as string[]).map((k) => (k === 'unpack' ? factOps.shift()! : k === 'add' ? '+' : '-'));
+      expect(ev.expressions.map((e) => e[1])).toEqual(ops);
+      expect(String(ev.results[ev.results.length - 1])).toBe(t.answer);
+      // the fact is still recalled right: only the operation is wrong
+      for (const k of p.knowledge!) expect(t.solution).toContain(k.slice(0, -1));
+      if (t.slips > 0) slipped++;
+      else expect(t.solution).toBe(p.solution);
+    }
+    expect(slipped).toBeGreaterThan(1500);
+  });
+
+  it('slips each unpack into items with the given probability', () => {
     const rng = new Rng(9);
     let slips = 0;
-    let removes = 0;
+    let eligible = 0;
     for (const p of MANY) {
-      slips += slippedTrace(p, 0.65, rng).slips;
-      removes += (p.meta!.steps as string[]).filter((k) => k === 'remove').length;
+      slips += slippedTrace(p, 0.6, rng).slips;
+      eligible += itemUnpacks(p);
     }
-    expect(removes).toBeGreaterThan(1500);
-    expect(Math.abs(slips / removes - 0.65)).toBeLessThan(0.03);
+    expect(eligible).toBeGreaterThan(1500);
+    expect(Math.abs(slips / eligible - 0.6)).toBeLessThan(0.03);
   });
 
   it('refuses a problem without toy-world step metadata', () => {
     expect(() => slippedTrace({ id: 'x', task: 'jsonl:x', question: 'q', answer: '1' }, 0.5, new Rng(1))).toThrow(ToyWorldError);
   });
 });
-

@@ -3,9 +3,9 @@
  * probe set is never seen). Two knobs make the probes meaningful at toy scale:
  * - rare facts appear in few traces, so the model half-knows them and a supplied fact can help;
  * - some prompts carry the plan or the facts, so the model has seen that layout before.
- * A third plants something for RL to fix: the traces come from a solver with one misconception,
- * who writes most remove steps as additions, so the base model samples both and greedy takes the
- * wrong one (see `slippedTrace`).
+ * A third plants something for RL to fix: the traces come from a solver with the additive
+ * misconception, who unpacks small containers into items by adding most of the time, so the base
+ * model samples both and greedy takes the wrong one (see `slippedTrace`).
  */
 import { Rng } from '../rng';
 import type { Problem } from '../types';
@@ -21,8 +21,8 @@ export interface CorpusOptions {
   knowledgeRate: number;
   /** Weights of difficulties 1..4. */
   difficultyWeights: [number, number, number, number];
-  /** Probability that each remove step in a trace is written as an addition. */
-  removeSlipRate: number;
+  /** Probability that each unpack into items is written as an addition (the planted misconception). */
+  additiveSlipRate: number;
 }
 
 export const DEFAULT_CORPUS: CorpusOptions = {
@@ -30,7 +30,7 @@ export const DEFAULT_CORPUS: CorpusOptions = {
   planRate: 0.15,
   knowledgeRate: 0.15,
   difficultyWeights: [0.35, 0.3, 0.2, 0.15],
-  removeSlipRate: 0.65,
+  additiveSlipRate: 0.6,
 };
 
 export interface Example {
@@ -60,8 +60,8 @@ export function sampleExample(rng: Rng, opts: CorpusOptions = DEFAULT_CORPUS): E
     if (usesRareFact(problem) && rng.next() >= opts.rareKeep) continue;
     const prompt = renderPrompt(problem, { plan: rng.next() < opts.planRate, knowledge: rng.next() < opts.knowledgeRate });
     let written = problem;
-    if (opts.removeSlipRate > 0) {
-      const { solution, answer } = slippedTrace(problem, opts.removeSlipRate, rng);
+    if (opts.additiveSlipRate > 0) {
+      const { solution, answer } = slippedTrace(problem, opts.additiveSlipRate, rng);
       written = { ...problem, solution, answer };
     }
     return { prompt, target: renderTarget(written), problem };

@@ -5,7 +5,7 @@
  */
 import { Rng } from '../rng';
 import type { Problem, Subproblem } from '../types';
-import { FACT_BY_ID, factChains, factSentence, type Fact, type Noun } from './toy-kb';
+import { FACT_BY_ID, TOY_FACTS, factChains, factSentence, type Fact, type Noun } from './toy-kb';
 import { hashHex, isHeldOut } from './hash';
 
 export const TOY_TASK = 'toy-world';
@@ -232,16 +232,22 @@ export function subproblemAsProblem(problem: Problem, index: number): Problem {
 export interface SlippedTrace {
   solution: string;
   answer: string;
-  /** How many remove steps were written as additions. */
+  /** How many unpack steps were written as additions. */
   slips: number;
 }
 
+/** Facts whose content holds nothing: unpacking the smallest containers into items. */
+export function isItemFact(fact: Fact): boolean {
+  return !TOY_FACTS.some((g) => g.container.singular === fact.content.singular);
+}
+
 /**
- * The trace of an imperfect solver who, at each remove step independently with probability
- * `rate`, adds the removed amount instead of subtracting it; every later step carries the wrong
- * running value on with correct arithmetic. Pretraining on such traces plants a misconception the
- * base model samples from, which is the situation a correctness reward can fix.
- * Rebuilt from `meta`, so it works on any toy-world problem this module made.
+ * The trace of a solver with the classic additive misconception: unpacking small containers into
+ * items, at each such step independently with probability `rate`, it adds the count instead of
+ * multiplying ("6 jars hold 6 + 9 = 15 beans"), and every later step carries the wrong value on
+ * with correct arithmetic. Pretraining on such traces plants a habit the base model samples both
+ * ways, which is what a correctness reward can fix. Rebuilt from `meta`, so it works on any
+ * toy-world problem this module made.
  */
 export function slippedTrace(problem: Problem, rate: number, rng: Rng): SlippedTrace {
   const meta = problem.meta as { steps?: ToyStep['kind'][]; values?: number[]; facts?: string[] } | undefined;
@@ -257,24 +263,25 @@ export function slippedTrace(problem: Problem, rate: number, rng: Rng): SlippedT
     return f;
   });
   const d: Draft = { name: '', start: values[0]!, startUnit: facts[0]!.container, steps: [], values: [values[0]!], units: [facts[0]!.container] };
+  const sentences: string[] = [];
   let factIdx = 0;
   let slips = 0;
   kinds.forEach((kind, i) => {
     const unit = d.units[i]!;
-    const amount = Math.abs(values[i + 1]! - values[i]!);
-    let step: ToyStep;
-    if (kind === 'unpack') step = { kind, fact: facts[factIdx++]! };
-    else if (kind === 'remove' && rng.next() < rate) {
-      step = { kind: 'add', unit, amount, verb: 0 };
-      slips++;
-    } else step = { kind, unit, amount, verb: 0 };
+    const before = d.values[i]!;
+    const step: ToyStep = kind === 'unpack' ? { kind, fact: facts[factIdx++]! } : { kind, unit, amount: Math.abs(values[i + 1]! - values[i]!), verb: 0 };
     d.steps.push(step);
-    d.values.push(applyStep(d.values[i]!, step));
+    if (step.kind === 'unpack' && isItemFact(step.fact) && rng.next() < rate) {
+      const f = step.fact;
+      const after = before + f.count;
+      d.values.push(after);
+      sentences.push(`${factSentence(f).slice(0, -1)}, so ${before} ${f.container.plural} hold ${before} + ${f.count} = ${after} ${f.content.plural}.`);
+      slips++;
+    } else {
+      d.values.push(applyStep(before, step));
+      sentences.push(solutionStep(d, i));
+    }
     d.units.push(step.kind === 'unpack' ? step.fact.content : unit);
   });
-  return {
-    solution: d.steps.map((_, i) => solutionStep(d, i)).join(' '),
-    answer: String(d.values[d.values.length - 1]),
-    slips,
-  };
+  return { solution: sentences.join(' '), answer: String(d.values[d.values.length - 1]), slips };
 }
