@@ -71,15 +71,15 @@ export const PRESETS: readonly Preset[] = [
   {
     id: 'lecture',
     label: 'Lecture demo',
-    help: 'Short completions and a high learning rate: reward visibly moves within minutes on a laptop GPU.',
-    values: { num_generations: 8, prompts_per_step: 8, learning_rate: 2e-4, beta: 0.02, max_completion_length: 96, temperature: 1, loss_type: 'dapo', scale_rewards: 'group', num_iterations: 1, warmup_ratio: 0, lr_scheduler_type: 'constant' },
+    help: 'The embedded model’s planted habit is gone in about ten steps (plain probe accuracy ~31% → ~50% on wasm in Node at these settings).',
+    values: { num_generations: 8, prompts_per_step: 16, learning_rate: 1e-4, beta: 0, max_completion_length: 128, temperature: 1, loss_type: 'dapo', scale_rewards: 'group', num_iterations: 1, warmup_ratio: 0, lr_scheduler_type: 'constant' },
     probeEvery: 5,
   },
   {
     id: 'student',
     label: 'Student',
-    help: 'Sensible settings for the embedded model; change one knob at a time and watch the effect.',
-    values: { num_generations: 8, prompts_per_step: 4, learning_rate: 1e-4, beta: 0, max_completion_length: 96, temperature: 1, loss_type: 'dapo', scale_rewards: 'group', num_iterations: 1, warmup_ratio: 0.05, lr_scheduler_type: 'linear' },
+    help: 'The README’s measured run on the embedded model (docs/grpo-run-config.json); change one knob at a time and watch the effect.',
+    values: { num_generations: 8, prompts_per_step: 16, learning_rate: 5e-5, beta: 0, max_completion_length: 128, temperature: 1, loss_type: 'dapo', scale_rewards: 'group', num_iterations: 1, warmup_ratio: 0, lr_scheduler_type: 'constant' },
     probeEvery: 10,
   },
   {

@@ -19,7 +19,7 @@ describe('GRPO form schema', () => {
   it('sends patches the engine accepts, for the defaults and every preset', () => {
     expect(() => validateConfig(toPatch(defaultConfig()))).not.toThrow();
     for (const p of PRESETS) expect(() => validateConfig(toPatch(applyPreset(p.id).config)), p.id).not.toThrow();
-    expect(validateConfig(toPatch(applyPreset('lecture').config)).learning_rate).toBe(2e-4);
+    expect(validateConfig(toPatch(applyPreset('lecture').config)).learning_rate).toBe(1e-4);
   });
 
   it('parses typed values and refuses bad ones with a reason', () => {
@@ -37,9 +37,9 @@ describe('GRPO form schema', () => {
   });
 
   it('round-trips settings through a short URL hash', () => {
-    const config = { ...applyPreset('student').config, learning_rate: 5e-5, epsilon_high: 0.28, mask_truncated_completions: true };
+    const config = { ...applyPreset('student').config, learning_rate: 3e-5, epsilon_high: 0.28, mask_truncated_completions: true };
     const hash = encodeSettingsHash({ config, probeEvery: 7, preset: 'student', task: 'countdown' });
-    expect(hash).toBe('#preset=student&learning_rate=0.00005&epsilon_high=0.28&mask_truncated_completions=true&probe_every=7&task=countdown');
+    expect(hash).toBe('#preset=student&learning_rate=0.00003&epsilon_high=0.28&mask_truncated_completions=true&probe_every=7&task=countdown');
     const back = decodeSettingsHash(hash);
     expect(back.errors).toEqual([]);
     expect(back.config).toEqual(config);

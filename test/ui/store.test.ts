@@ -93,8 +93,8 @@ describe('app store', () => {
     const start = c.sent[1]!;
     expect(start.type).toBe('start');
     if (start.type !== 'start') throw new Error('unreachable');
-    expect(start.config?.learning_rate).toBe(2e-4);
-    expect(start.config?.max_completion_length).toBe(96);
+    expect(start.config?.learning_rate).toBe(1e-4);
+    expect(start.config?.max_completion_length).toBe(128);
     expect(start.rewards).toEqual([{ name: 'mine', source: '(c) => 1', weight: 2 }]);
     expect(start.builtinRewards).toEqual([
       { name: 'correctness', weight: 1 },
