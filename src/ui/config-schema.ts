@@ -149,6 +149,16 @@ export function toPatch(config: GrpoFormConfig): GrpoConfigPatch {
   return out;
 }
 
+/** The form's view of an engine config (a resumed run's saved knobs): unknown keys are left out. */
+export function fromEngineConfig(config: GrpoConfigPatch): GrpoFormConfig {
+  const out = defaultConfig();
+  for (const f of CONFIG_FIELDS) {
+    const v = config[f.name];
+    if (v !== undefined && !Array.isArray(v)) out[f.name] = v;
+  }
+  return out;
+}
+
 export interface SharedSettings {
   config: GrpoFormConfig;
   probeEvery: number;

@@ -90,7 +90,8 @@ export class MockTrainingWorker implements WorkerPort {
             return this.emit({ type: 'state', state: 'ready', reason: 'reward function timed out' });
           }
         }
-        this.probeEvery = cmd.probeEvery ?? 5;
+        // A resume carries no settings: the saved run keeps its own.
+        if (!cmd.resume) this.probeEvery = cmd.probeEvery ?? 5;
         if (cmd.resume && this.savedStep !== null) this.step = this.savedStep;
         if (this.step === 0) this.emitProbes();
         this.running = true;

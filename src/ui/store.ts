@@ -16,7 +16,7 @@ import type {
   WorkerEvent,
 } from '../worker/protocol';
 import type { WorkerClient } from './worker-client';
-import { applyPreset, defaultConfig, DEFAULT_PROBE_EVERY, toPatch, type ConfigValue, type GrpoFormConfig, type Preset } from './config-schema';
+import { applyPreset, defaultConfig, DEFAULT_PROBE_EVERY, fromEngineConfig, toPatch, type ConfigValue, type GrpoFormConfig, type Preset } from './config-schema';
 
 /** Columnar, so charts hand arrays to uPlot without reshaping. */
 export interface MetricsHistory {
@@ -194,6 +194,9 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
             log('info', `Loaded ${event.model.name} (${event.model.arch}, ${event.model.params.toLocaleString('en')} parameters) on ${event.backend.name}.`);
             if (event.backend.fallbackReason) log('warn', event.backend.fallbackReason);
             return;
+          case 'resumed':
+            set({ config: fromEngineConfig(event.config), probeEvery: event.probeEvery, task: event.task, preset: null });
+            return;
           case 'state':
             set({ runState: event.state, stateReason: event.reason ?? null });
             if (event.state !== 'loading') set({ loadProgress: null });
@@ -249,6 +252,12 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
         const s = get();
         // Old errors of a function the user has since fixed would point at the wrong line.
         set({ rewardErrors: {} });
+        if (opts?.resume) {
+          // A saved run continues with its own settings; the worker sends them back ('resumed') for the form.
+          send({ type: 'start', resume: true });
+          set({ resumable: false });
+          return;
+        }
         send({
           type: 'start',
           config: toPatch(s.config),
@@ -256,9 +265,8 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
           rewards: s.userRewards,
           builtinRewards: s.builtinRewards.filter((b) => b.weight !== 0).map((b) => ({ ...b })),
           probeEvery: s.probeEvery,
-          resume: opts?.resume ?? false,
+          resume: false,
         });
-        if (opts?.resume) set({ resumable: false });
       },
       pause: () => send({ type: 'pause' }),
       resume: () => send({ type: 'resume' }),

@@ -91,6 +91,8 @@ export type WorkerEvent =
   | { type: 'rollouts'; step: number; groups: RolloutView[] }
   | { type: 'probes'; report: ProbeReport }
   | { type: 'checkpoint'; step: number; where: string }
+  /** A saved run was resumed: the settings it continues with (its own, plus any the command changed). */
+  | { type: 'resumed'; step: number; config: GrpoConfigPatch; probeEvery: number; task: TaskSpec }
   | { type: 'exported'; files: { name: string; data: ArrayBuffer }[] }
   | { type: 'log'; level: 'info' | 'warn'; message: string }
   | { type: 'error'; code: string; message: string; /** For user reward errors: which function and where. */ reward?: { name: string; line?: number; column?: number } };

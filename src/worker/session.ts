@@ -300,6 +300,7 @@ export class TrainingSession {
     });
     if (record && optimizer) {
       this.trainer.importState(record.state, optimizer);
+      this.emit({ type: 'resumed', step: record.state.step, config: { ...config }, probeEvery: this.probeEvery, task: taskSpec });
       this.emit({ type: 'log', level: 'info', message: `Resumed at step ${record.state.step}.` });
     } else if (this.probeEvery > 0) {
       // The base model's scores are the reference every later probe is read against.

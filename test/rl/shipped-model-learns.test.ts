@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { TrainingSession } from '../../src/worker/session';
 import { initNodeBackend } from '../../src/cli/node-webgpu';
 import { modelSource } from '../../src/cli/commands/generate';
-import type { ProbeReport, WorkerEvent } from '../../src/worker/protocol';
+import type { GrpoConfigPatch, ProbeReport, WorkerEvent } from '../../src/worker/protocol';
 
 export const RL_STEPS = 20;
 export const RL_BUDGET_MINUTES = 8;
@@ -23,8 +23,8 @@ const PROBE_EVERY = 10;
 const PROBE_COUNT = 96;
 
 /** The documented run's config (docs/grpo-run-config.json) without its "model" and "task" keys. */
-function rlConfig(): Record<string, unknown> {
-  const doc = JSON.parse(readFileSync(resolve('docs/grpo-run-config.json'), 'utf8')) as Record<string, unknown>;
+function rlConfig(): GrpoConfigPatch {
+  const doc = JSON.parse(readFileSync(resolve('docs/grpo-run-config.json'), 'utf8')) as GrpoConfigPatch;
   const { model: _model, task: _task, ...grpo } = doc;
   return { ...grpo, max_steps: RL_STEPS };
 }

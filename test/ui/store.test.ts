@@ -3,6 +3,7 @@ import { appendMetrics, createAppStore, MAX_LOG_LINES, type MetricsHistory } fro
 import { metricsToCsv, metricsToJsonl } from '../../src/ui/metrics-export';
 import type { ProbeReport } from '../../src/worker/protocol';
 import { fakeClient } from './fake-client';
+import { defaultConfig } from '../../src/ui/config-schema';
 
 const score = (acc: number) => ({ acc, lo: acc - 0.1, hi: acc + 0.1, n: 50 });
 const report = (step: number, plain: number): ProbeReport => ({ step, plain: score(plain), plan: score(plain - 0.05), knowledge: score(plain + 0.02), subproblems: score(plain / 2), planEffect: -0.05, knowledgeEffect: 0.02 });
@@ -89,7 +90,7 @@ describe('app store', () => {
     store.getState().choosePreset('lecture');
     store.getState().setUserRewards([{ name: 'mine', source: '(c) => 1', weight: 2 }]);
     store.getState().setBuiltinWeight('hierarchical', 0);
-    store.getState().start({ resume: true });
+    store.getState().start();
     const start = c.sent[1]!;
     expect(start.type).toBe('start');
     if (start.type !== 'start') throw new Error('unreachable');
@@ -101,8 +102,26 @@ describe('app store', () => {
       { name: 'format', weight: 0.2 },
     ]);
     expect(start.probeEvery).toBe(5);
-    expect(start.resume).toBe(true);
+    expect(start.resume).toBe(false);
     expect(start.task).toEqual({ kind: 'toy-world' });
+  });
+
+  it('resumes a saved run with its own settings and shows them in the form', () => {
+    const c = fakeClient();
+    const store = createAppStore(c);
+    store.getState().choosePreset('lecture');
+    store.getState().start({ resume: true });
+    // no knobs: the form's (after a reload, a preset's) must not override the saved run's
+    expect(c.sent).toEqual([{ type: 'start', resume: true }]);
+    c.emit({ type: 'resumed', step: 3, config: { learning_rate: 1e-3, num_generations: 4, prompts_per_step: 2, reward_weights: null }, probeEvery: 3, task: { kind: 'countdown' } });
+    const s = store.getState();
+    expect(s.config.learning_rate).toBe(1e-3);
+    expect(s.config.num_generations).toBe(4);
+    expect(s.config.prompts_per_step).toBe(2);
+    expect(s.config.beta).toBe(defaultConfig().beta);
+    expect(s.probeEvery).toBe(3);
+    expect(s.task).toEqual({ kind: 'countdown' });
+    expect(s.preset).toBeNull();
   });
 
   it('pushes a changed knob to a running worker only', () => {

@@ -141,6 +141,8 @@ describe('TrainingSession checkpoints', () => {
     const tb = b.s.currentTrainer!;
     expect(tb.config.learning_rate).toBe(1e-2);
     expect(b.events.some((e) => e.type === 'log' && e.message === `Resumed at step ${stepA}.`)).toBe(true);
+    // the UI learns the saved run's settings, so its form shows what the run uses
+    expect(b.events.find((e) => e.type === 'resumed')).toMatchObject({ step: stepA, config: { learning_rate: 1e-2 }, task: { kind: 'toy-world', difficulty: 1 } });
     // Pause lets the step in flight finish: the resumed run's first step follows A's last.
     const firstB = b.events.find((e) => e.type === 'metrics') as { step: number };
     expect(firstB.step).toBe(stepA + 1);
