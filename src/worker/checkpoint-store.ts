@@ -7,6 +7,11 @@
 /** Written last; a checkpoint without it is incomplete. */
 export const COMPLETE = 'session.json';
 
+/** The files in the order a store writes them: COMPLETE last, so an interrupted save leaves no complete-looking checkpoint. */
+export function inWriteOrder(files: Map<string, Uint8Array>): [string, Uint8Array][] {
+  return [...files].sort(([a], [b]) => Number(a === COMPLETE) - Number(b === COMPLETE));
+}
+
 export interface CheckpointStore {
   /** Replace the stored checkpoint; returns where it went, in words. */
   save(files: Map<string, Uint8Array>): Promise<string>;
@@ -50,8 +55,7 @@ export function opfsStore(dirName = 'tabzero-checkpoint'): CheckpointStore | nul
       const root = await storage.getDirectory!();
       await root.removeEntry(dirName, { recursive: true }).catch(() => undefined);
       const d = await root.getDirectoryHandle(dirName, { create: true });
-      const ordered = [...files].sort(([a], [b]) => Number(a === COMPLETE) - Number(b === COMPLETE));
-      for (const [name, data] of ordered) {
+      for (const [name, data] of inWriteOrder(files)) {
         const w = await (await d.getFileHandle(name, { create: true })).createWritable();
         await w.write(data as unknown as ArrayBuffer);
         await w.close();

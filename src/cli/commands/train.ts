@@ -22,7 +22,7 @@ import { initNodeBackend } from '../node-webgpu';
 import { modelSource } from './generate';
 import { TrainingSession } from '../../worker/session';
 import type { BackendName, TaskSpec, UserRewardSpec, WorkerEvent } from '../../worker/protocol';
-import { COMPLETE, type CheckpointStore } from '../../worker/checkpoint-store';
+import { COMPLETE, inWriteOrder, type CheckpointStore } from '../../worker/checkpoint-store';
 
 /** The resumable checkpoint as files in a directory; session.json last marks it complete. */
 function dirStore(dir: string): CheckpointStore {
@@ -30,8 +30,7 @@ function dirStore(dir: string): CheckpointStore {
     async save(files) {
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
-      const ordered = [...files].sort(([a], [b]) => Number(a === COMPLETE) - Number(b === COMPLETE));
-      for (const [name, data] of ordered) writeFileSync(join(dir, name), data);
+      for (const [name, data] of inWriteOrder(files)) writeFileSync(join(dir, name), data);
       return dir;
     },
     async load() {
