@@ -32,7 +32,8 @@ export type Command =
   | { type: 'load'; source: ModelSourceSpec; backend?: BackendName }
   | { type: 'start'; config?: GrpoConfigPatch; task?: TaskSpec; rewards?: UserRewardSpec[]; builtinRewards?: { name: string; weight: number }[]; probeEvery?: number; resume?: boolean }
   | { type: 'pause' }
-  | { type: 'resume' }
+  /** Rewards the page has now (after a reward error the user may have fixed one): the session rebuilds any that changed. */
+  | { type: 'resume'; rewards?: UserRewardSpec[]; builtinRewards?: { name: string; weight: number }[] }
   | { type: 'step' }
   | { type: 'stop' }
   | { type: 'reset' }
