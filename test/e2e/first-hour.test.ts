@@ -101,7 +101,10 @@ async function firstHour(server: AppServer, serverName: string, mode: WebGpuMode
       };
       await waitFor('step 1 to be under way', page, async () => /rollout|update/i.test(await phase()) || (await stepCount(page)) >= 1, FIRST_STEP_BOUND_S * 1000);
       if ((await runState(page)) === 'Training') await page.getByRole('button', { name: /Pause/ }).click();
-      await waitFor('the first step', page, async () => (await phase(), (await stepCount(page)) >= 1), FIRST_STEP_BOUND_S * 1000);
+      await waitFor('the first step', page, async () => {
+        await phase();
+        return (await stepCount(page)) >= 1;
+      }, FIRST_STEP_BOUND_S * 1000);
       const firstStepMs = await page.evaluate(() => window.tabzero!.getState().timing.firstStepAt);
       const firstStepS = (firstStepMs ?? Date.now() - t0) / 1000;
       const microBatchSize = await textOf(page, 'micro-batch-size');
