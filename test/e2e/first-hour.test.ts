@@ -17,12 +17,10 @@ import type { Page } from 'playwright-core';
 import { buildApp, ROOT, startDevServer, startPreview, type AppServer, type BuiltApp } from '../helpers/app-servers';
 import {
   artifactPath,
-  chartPoints,
   CHROMIUM,
   collectConsole,
   errorBanners,
   launchChromium,
-  probeReports,
   reportingFailure,
   runState,
   stepCount,
@@ -66,6 +64,15 @@ async function waitFor<T>(what: string, page: Page, probe: () => Promise<T | nul
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
     await page.waitForTimeout(intervalMs);
   }
+}
+
+/** Step counter, reward-chart points and probe reports, read in one go (separate reads could straddle a render). */
+async function shown(page: Page): Promise<{ step: number; points: number; reports: number }> {
+  return page.evaluate(() => {
+    const attr = (id: string, name: string) => Number(document.querySelector(`[data-testid="${id}"]`)?.getAttribute(name) ?? 0);
+    const step = Number(/(\d+)/.exec(document.querySelector('[data-testid="step-count"]')?.textContent ?? '')?.[1] ?? 0);
+    return { step, points: attr('chart-reward', 'data-points'), reports: attr('probe-panel', 'data-reports') };
+  });
 }
 
 async function firstHour(server: AppServer, serverName: string, mode: WebGpuMode): Promise<void> {
@@ -116,7 +123,7 @@ async function firstHour(server: AppServer, serverName: string, mode: WebGpuMode
 
       // Paused after step 1 with a checkpoint written.
       await waitFor('Paused with a checkpoint', page, async () => (await runState(page)) === 'Paused' && (await page.evaluate(() => window.tabzero!.getState().checkpoints.length)) > 0, 240_000);
-      const before = { step: await stepCount(page), points: await chartPoints(page, 'reward'), reports: await probeReports(page) };
+      const before = await shown(page);
       await page.screenshot({ path: artifactPath(`${name}-paused.png`) });
       expect(before.points).toBeGreaterThanOrEqual(1);
       expect(before.reports, 'the base model is probed at step 0').toBeGreaterThanOrEqual(1);
@@ -129,15 +136,15 @@ async function firstHour(server: AppServer, serverName: string, mode: WebGpuMode
         'the restored history',
         page,
         async () => {
-          const s = { step: await stepCount(page), points: await chartPoints(page, 'reward'), reports: await probeReports(page) };
-          return s.points >= before.points && s.reports >= 1 ? s : null;
+          const s = await shown(page);
+          return s.points >= before.points && s.reports >= 1 && s.step >= before.step ? s : null;
         },
         60_000,
         250,
       );
       await page.screenshot({ path: artifactPath(`${name}-resumed.png`) });
       console.log(`[e2e] ${name}: before reload ${JSON.stringify(before)}, after resume ${JSON.stringify(after)}; base vs now: ${(await textOf(page, 'base-vs-now'))?.slice(0, 200)}`);
-      // Were the points new steps, the step counter would have moved past the checkpoint's step.
+      // Had the points been new steps, the step counter would have moved past the checkpoint's step.
       expect(after.step, 'the history is the saved one, not new steps').toBe(before.step);
       expect(await errorBanners(page)).toEqual([]);
       expect(consoleLines.filter((l) => l.startsWith('pageerror'))).toEqual([]);
