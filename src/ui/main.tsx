@@ -2,7 +2,6 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
-import { hasWebGpu } from './components/Banners';
 import { decodeSettingsHash } from './config-schema';
 import { MockTrainingWorker } from './mock-worker';
 import { createAppStore, type AppState } from './store';
@@ -20,7 +19,10 @@ declare global {
 
 const params = new URLSearchParams(location.search);
 // `?mock` drives the page with made-up events: for demos of the UI and tests without a model.
-const client: WorkerClient = params.has('mock') ? clientFromPort(new MockTrainingWorker()) : createTrainingWorkerClient();
+const mockKind = params.get('mock');
+const client: WorkerClient = params.has('mock')
+  ? clientFromPort(new MockTrainingWorker({ backend: mockKind === 'wasm' || mockKind === 'swiftshader' ? mockKind : 'gpu' }))
+  : createTrainingWorkerClient();
 const store = createAppStore(client);
 window.tabzero = store;
 
@@ -33,8 +35,13 @@ if (location.hash.length > 1) {
   store.getState().choosePreset('lecture');
 }
 
-// One click start: the embedded model loads at once where WebGPU exists; otherwise the banner offers wasm.
-if (hasWebGpu() && !params.has('noload')) store.getState().load({ kind: 'embedded' });
+if (params.has('lecture')) store.getState().setLecture(params.get('lecture') !== '0');
+
+// The embedded model loads at once; the worker measures the backends and picks the faster
+// (?backend=wasm|webgpu|cpu forces one).
+const forced = params.get('backend');
+const backend = forced === 'wasm' || forced === 'webgpu' || forced === 'cpu' ? forced : undefined;
+if (!params.has('noload')) store.getState().load({ kind: 'embedded' }, backend);
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
