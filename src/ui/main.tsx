@@ -2,7 +2,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
-import { decodeSettingsHash } from './config-schema';
+import { readShareLink } from './share-link';
 import { MockTrainingWorker } from './mock-worker';
 import { createAppStore, type AppState } from './store';
 import { StoreContext } from './store-context';
@@ -26,11 +26,16 @@ const client: WorkerClient = params.has('mock')
 const store = createAppStore(client);
 window.tabzero = store;
 
-const shared = decodeSettingsHash(location.hash);
+const shared = readShareLink(location.hash);
 if (location.hash.length > 1) {
-  store.getState().setSettings({ config: shared.config, probeEvery: shared.probeEvery, preset: shared.preset ?? null });
-  if (shared.task === 'countdown') store.getState().setTask({ kind: 'countdown' });
-  for (const e of shared.errors) store.getState().handleEvent({ type: 'log', level: 'warn', message: `Ignored from the link: ${e.message}` });
+  const st = store.getState();
+  st.setSettings({ config: shared.config, probeEvery: shared.probeEvery, preset: shared.preset ?? null });
+  if (shared.task) st.setTask(shared.task);
+  if (shared.userRewards) st.setUserRewards(shared.userRewards);
+  if (shared.builtinRewards) st.setBuiltinWeights(shared.builtinRewards);
+  if (shared.lecture) st.setLecture(true);
+  if (shared.taskNote) st.handleEvent({ type: 'log', level: 'warn', message: shared.taskNote });
+  for (const e of shared.errors) st.handleEvent({ type: 'log', level: 'warn', message: `Ignored from the link: ${e.message}` });
 } else {
   store.getState().choosePreset('lecture');
 }
