@@ -35,18 +35,23 @@ function wilson(k: number, n: number): ProbeScore {
   return { acc: p, lo: Math.max(0, center - half), hi: Math.min(1, center + half), n };
 }
 
+/**
+ * What the worker would report: 'gpu' measures a hardware GPU and takes it; 'swiftshader' measures a
+ * software adapter and takes wasm (unless WebGPU is forced); 'wasm' is a browser without WebGPU.
+ */
 export function mockBackendReport(kind: MockBackend, requested?: string): BackendReport {
-  const timings = [
-    { name: 'webgpu' as const, ms: kind === 'gpu' ? 1.8 : 410 },
-    { name: 'wasm' as const, ms: 23 },
-    { name: 'cpu' as const, ms: 310 },
-  ];
-  if (requested === 'wasm' || (kind === 'wasm' && requested !== 'webgpu')) {
-    return { name: 'wasm', adapter: null, fallbackReason: null, softwareAdapter: false, timings, why: requested === 'wasm' ? 'You chose wasm.' : 'WebGPU adapter is a software renderer (SwiftShader): wasm is 18× faster here.' };
-  }
+  const timings =
+    kind === 'wasm'
+      ? [{ name: 'webgpu' as const, ms: null, error: 'navigator.gpu is missing' }, { name: 'wasm' as const, ms: 23 }, { name: 'cpu' as const, ms: 310 }]
+      : [{ name: 'webgpu' as const, ms: kind === 'gpu' ? 1.8 : 410 }, { name: 'wasm' as const, ms: 23 }, { name: 'cpu' as const, ms: 310 }];
   if (requested === 'cpu') return { name: 'cpu', adapter: null, fallbackReason: null, timings, why: 'You chose cpu (the slow reference backend).' };
+  if (requested === 'wasm') return { name: 'wasm', adapter: null, fallbackReason: null, timings, why: 'You chose wasm.' };
   if (kind === 'gpu') return { name: 'webgpu', adapter: 'Mock GPU (no real work)', fallbackReason: null, softwareAdapter: false, timings, why: 'WebGPU on a hardware GPU: 13× faster than wasm here.' };
-  return { name: 'webgpu', adapter: 'google / swiftshader', fallbackReason: null, softwareAdapter: true, timings, why: 'You chose WebGPU, but its adapter is a software renderer (SwiftShader): wasm measured 18× faster.' };
+  if (kind === 'swiftshader' && requested === 'webgpu') {
+    return { name: 'webgpu', adapter: 'google / swiftshader', fallbackReason: null, softwareAdapter: true, timings, why: 'You chose WebGPU, but its adapter is a software renderer (SwiftShader): wasm measured 18× faster.' };
+  }
+  if (kind === 'swiftshader') return { name: 'wasm', adapter: null, fallbackReason: null, softwareAdapter: false, timings, why: 'WebGPU adapter is a software renderer (SwiftShader): wasm is 18× faster here.' };
+  return { name: 'wasm', adapter: null, fallbackReason: 'This browser does not offer WebGPU.', timings, why: 'This browser has no WebGPU: training runs on the CPU through WebAssembly.' };
 }
 
 interface Saved {
