@@ -118,7 +118,8 @@ const THROUGHPUT_NAMES = ['tokens_per_s', 'tokens_per_second', 'tokens/s', 'thro
 export function metricCharts(h: MetricsHistory): ChartModel[] {
   const x = h.steps;
   const charts: ChartModel[] = [];
-  const reward = rewardChart(h);
+  // No ±std band: it sets the y scale and flattens the trend the smoothed line is there to show.
+  const reward = rewardChart(h, { band: false });
   if (reward) charts.push(reward);
   const perFn = Object.keys(h.series)
     .map((k) => /^rewards\/(.+)\/mean$/.exec(k))
@@ -155,7 +156,7 @@ export function defaultOtherMetric(names: readonly string[]): string | undefined
 
 /** Metric names not on the dashboard, for the "other metric" picker. */
 export function otherMetricNames(h: MetricsHistory): string[] {
-  const shown = new Set(['reward', 'reward_std', 'accuracy', 'kl', 'entropy', 'completions/mean_length', 'completions/max_length', 'completions/clipped_ratio', ...THROUGHPUT_NAMES]);
+  const shown = new Set(['reward', 'accuracy', 'kl', 'entropy', 'completions/mean_length', 'completions/max_length', 'completions/clipped_ratio', ...THROUGHPUT_NAMES]);
   return Object.keys(h.series)
     .filter((k) => !shown.has(k) && !/^rewards\/.+\/mean$/.test(k) && !k.startsWith('clip_ratio'))
     .sort();

@@ -15,7 +15,7 @@ describe('dashboard charts', () => {
   const charts = metricCharts(h);
 
   it('plots each step’s reward as points with a ±std band, null where the std is missing, under the smoothed line', () => {
-    const reward = charts.find((c) => c.id === 'reward')!;
+    const reward = rewardChart(h)!;
     expect(reward.lines[0]!).toMatchObject({ values: [0.5, 0.75], style: 'points' });
     expect(reward.lines[0]!.band).toEqual({ lo: [0.25, null], hi: [0.75, null] });
     expect(reward.lines[1]!).toMatchObject({ label: 'mean of last 5', values: [0.5, 0.625] });
@@ -23,6 +23,8 @@ describe('dashboard charts', () => {
     // Same colour: the line summarises the points.
     expect(reward.lines[0]!.color).toBe(reward.lines[1]!.color);
     expect(rewardChart(h, { band: false })!.lines[0]!.band).toBeUndefined();
+    // The dashboard leaves the band out (it flattens the trend); reward_std is one pick away.
+    expect(charts.find((c) => c.id === 'reward')!.lines[0]!.band).toBeUndefined();
   });
 
   it('smooths with the mean of the last few reported values', () => {
@@ -42,11 +44,11 @@ describe('dashboard charts', () => {
     expect(charts.map((c) => c.id)).toEqual(['reward', 'reward-fns', 'accuracy', 'kl', 'entropy', 'length', 'clip', 'throughput']);
     expect(charts.find((c) => c.id === 'reward-fns')!.lines.map((l) => l.label)).toEqual(['correctness', 'format']);
     expect(charts.find((c) => c.id === 'accuracy')!.lines[0]!.values).toEqual([0.25, 0.5]);
-    expect(otherMetricNames(h)).toEqual(['grad_norm']);
+    expect(otherMetricNames(h)).toEqual(['grad_norm', 'reward_std']);
   });
 
   it('lays bands out for uPlot as hidden edge series after their line', () => {
-    const a = toAligned(charts[0]!);
+    const a = toAligned(rewardChart(h)!);
     expect(a.data).toEqual([[1, 2], [0.5, 0.75], [0.75, null], [0.25, null], [0.5, 0.625]]);
     expect(a.bands).toEqual([{ series: [2, 3], color: 0, alpha: 0.07 }]);
     expect(a.series.map((s) => s.role)).toEqual(['line', 'bandEdge', 'bandEdge', 'line']);

@@ -42,7 +42,7 @@ export function Controls({ compact = false }: { compact?: boolean }) {
       {reason && !compact && <div className="state-reason">{reason}</div>}
       <div className="activity" aria-live="polite">
         <span data-testid="activity">{text ?? ' '}</span>
-        {activity && text && activity.phase !== 'save' && <progress max={activity.total || 1} value={activity.done} />}
+        {!compact && activity && text && activity.phase !== 'save' && <progress max={activity.total || 1} value={activity.done} />}
       </div>
       <div className="buttons">
         {runState === 'paused' ? (

@@ -75,7 +75,10 @@ export function UPlotChart({ model, height = 150, fill = false, styleKey = '' }:
     if (!el) return;
     const text = cssVar('--fg-muted', '#8b949e');
     const grid = cssVar('--grid', 'rgba(128,128,128,0.15)');
-    const font = `${cssVar('--chart-font-size', '12px')} system-ui, sans-serif`;
+    // The projector theme sizes chart text relative to the page's (viewport-scaled) root font.
+    const rem = parseFloat(cssVar('--chart-font-rem', ''));
+    const rootPx = typeof getComputedStyle === 'undefined' ? 16 : parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+    const font = `${Number.isFinite(rem) && rem > 0 ? `${Math.round(rem * rootPx)}px` : cssVar('--chart-font-size', '12px')} system-ui, sans-serif`;
     const lineWidth = parseFloat(cssVar('--chart-line-width', '2')) || 2;
     const colors = palette();
     const colorOf = (i: number) => colors[i % colors.length]!;
