@@ -96,7 +96,22 @@ export function ExportPanel() {
             }}
           />
         </label>
-        <small className="help">A Hub id (owner/name) or the folder you saved the trained model’s files in.</small>
+        <label className="small-picker">
+          or pick the folder{' '}
+          <input
+            type="file"
+            multiple
+            aria-label="model folder for TRL"
+            {...({ webkitdirectory: '' } as Record<string, string>)}
+            onChange={(e) => {
+              // Browsers reveal the picked folder's name, never its full path: the script gets ./name, which you can edit.
+              const first = e.target.files?.[0];
+              const folder = first?.webkitRelativePath.split('/')[0];
+              if (folder) setTrlModel({ kind: 'local', path: `./${folder}` });
+            }}
+          />
+        </label>
+        <small className="help">A Hub id (owner/name) or the folder you saved the trained model’s files in (relative to where you run the script).</small>
         <button type="button" data-testid="export-trl" onClick={downloadTrl}>
           TRL script + dataset
         </button>

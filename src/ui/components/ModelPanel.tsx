@@ -94,7 +94,7 @@ export function ModelPanel() {
       <label>
         Backend{' '}
         <select value={backendChoice} onChange={(e) => setBackendChoice(e.target.value as BackendName | 'auto')}>
-          <option value="auto">auto (WebGPU, else wasm)</option>
+          <option value="auto">auto (the faster, measured at load)</option>
           <option value="webgpu">webgpu</option>
           <option value="wasm">wasm (CPU)</option>
           <option value="cpu">cpu (slow, reference)</option>

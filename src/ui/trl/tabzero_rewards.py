@@ -416,6 +416,8 @@ class JsMatch(list):
     def __init__(self, m):
         super().__init__([m.group(0)] + [MISSING if g is None else g for g in m.groups()])
         self.index = m.start()
+        named = m.groupdict()
+        self.named = {k: (MISSING if v is None else v) for k, v in named.items()} if named else MISSING
 
 
 def js_get(obj, key):
@@ -423,9 +425,12 @@ def js_get(obj, key):
         key = int(key)
     if isinstance(obj, (str, list)):
         if key == "length":
-            return len(obj)
+            # JavaScript counts UTF-16 code units: an emoji is 2.
+            return len(obj.encode("utf-16-le")) // 2 if isinstance(obj, str) else len(obj)
         if isinstance(obj, JsMatch) and key == "index":
             return obj.index
+        if isinstance(obj, JsMatch) and key == "groups":
+            return obj.named
         if isinstance(key, int):
             return obj[key] if 0 <= key < len(obj) else MISSING
         if isinstance(key, str) and re.match(r"[0-9]+\Z", key):
