@@ -292,3 +292,40 @@ describe('first-hour UI', () => {
     expect(screen.queryByTestId('reward-error')).toBeNull();
   });
 });
+
+describe('Keep & export', () => {
+  it('names the embedded model by its folder for TRL and downloads the script with the dataset', () => {
+    const { client } = mount();
+    loaded(client);
+    const urls: Blob[] = [];
+    const create = vi.fn((b: Blob) => {
+      urls.push(b);
+      return `blob:${urls.length}`;
+    });
+    const oldCreate = URL.createObjectURL;
+    const oldRevoke = URL.revokeObjectURL;
+    URL.createObjectURL = create as unknown as typeof URL.createObjectURL;
+    URL.revokeObjectURL = () => undefined;
+    const names: string[] = [];
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      names.push(this.download);
+    });
+    try {
+      fireEvent.click(screen.getByRole('tab', { name: 'Keep & export' }));
+      const input = screen.getByTestId('trl-model') as HTMLInputElement;
+      // The model was loaded from http://x/models/tabzero-tiny/: the script must not say "./http://…".
+      expect(input.value).toBe('./tabzero-tiny');
+      fireEvent.click(screen.getByTestId('export-trl'));
+      expect(names).toEqual(['tabzero_grpo_trl.py', 'tabzero-toy-world-train.jsonl']);
+      expect(screen.getByTestId('trl-note').textContent).toMatch(/2000 problems/);
+      fireEvent.change(input, { target: { value: 'http://127.0.0.1:5303/models/tabzero-tiny/' } });
+      fireEvent.click(screen.getByTestId('export-trl'));
+      expect(screen.getByTestId('trl-note').textContent).toMatch(/is an address, not a folder/);
+      expect(names).toHaveLength(2);
+    } finally {
+      click.mockRestore();
+      URL.createObjectURL = oldCreate;
+      URL.revokeObjectURL = oldRevoke;
+    }
+  });
+});
