@@ -89,6 +89,8 @@ export function App() {
     document.documentElement.dataset.lecture = lecture ? 'on' : 'off';
     writePref('tabzero-theme', theme);
     writePref('tabzero-large', large ? 'on' : 'off');
+    // A lecturer who reloads the page stays in the projector view.
+    writePref('tabzero-lecture', lecture ? 'on' : 'off');
   }, [theme, large, lecture]);
 
   useEffect(() => {

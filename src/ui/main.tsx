@@ -40,7 +40,14 @@ if (location.hash.length > 1) {
   store.getState().choosePreset('lecture');
 }
 
+let lecturePref = false;
+try {
+  lecturePref = localStorage.getItem('tabzero-lecture') === 'on';
+} catch {
+  // Preferences are a nicety; private mode may refuse them.
+}
 if (params.has('lecture')) store.getState().setLecture(params.get('lecture') !== '0');
+else if (lecturePref && location.hash.length <= 1) store.getState().setLecture(true);
 
 // The embedded model loads at once; the worker measures the backends and picks the faster
 // (?backend=wasm|webgpu|cpu forces one).
