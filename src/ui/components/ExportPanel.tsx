@@ -44,8 +44,8 @@ export function ExportPanel() {
       const stubs = out.stubbed.map((x) => `“${x.name}” (it uses ${x.reason})`).join(', ');
       setTrlNote(`Wrote ${out.script.name} and ${out.dataset.name} (${out.dataset.rows} problems). Put them in one folder and run python ${out.script.name}.${stubs ? ` Port by hand: ${stubs}; the script has the JavaScript in a comment.` : ''}`);
     } catch (e) {
-      if (e instanceof TrlExportError) setTrlNote(e.message);
-      else throw e;
+      // A data set that does not parse says so here too (JsonlError, TaskError), not only in the console.
+      setTrlNote(e instanceof TrlExportError ? e.message : `Could not export: ${e instanceof Error ? e.message : String(e)}`);
     }
   };
   const stamp = () => new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
