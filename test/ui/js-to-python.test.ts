@@ -29,6 +29,8 @@ const FUNCTIONS: Record<string, string> = {
   elif_chain: '(c) => { if (c.length > 40) { return 3; } else if (c.includes("<answer>")) { return 2; } else if (!c) return 0; return 1; }',
   fixed: '(c) => Number((c.length / 3).toFixed(2))',
   trims: '(c) => c.trimStart().startsWith("<think>") ? (c.trimEnd().endsWith("</answer>") ? 1 : 0.5) : 0',
+  shadowing: '(c, float) => { const len = c.length; const str = NaN; return len > 10 && float.answer && !str ? 1 : 0; }',
+  long_chain: '(c, p) => c && p && c.length && p.answer && c.includes("a") && c.includes("n") && c.includes("s") && c.includes("w") && c.includes("e") && c.includes("r") ? 1 : 0',
 };
 // `isNaN` is a global the translator does not know: it must refuse, not guess.
 const REFUSED: Record<string, RegExp> = {

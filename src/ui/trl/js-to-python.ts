@@ -220,7 +220,9 @@ export function translateRegex(body: string, flags: string): { pattern: string; 
 
 type Ctx = { params: string[]; locals: Set<string> };
 
-const PY_RESERVED = new Set(['False', 'None', 'True', 'and', 'as', 'assert', 'async', 'await', 'break', 'class', 'continue', 'def', 'del', 'elif', 'else', 'except', 'finally', 'for', 'from', 'global', 'if', 'import', 'in', 'is', 'lambda', 'nonlocal', 'not', 'or', 'pass', 'raise', 'return', 'try', 'while', 'with', 'yield', 're', 'math']);
+const PY_RESERVED = new Set(['False', 'None', 'True', 'and', 'as', 'assert', 'async', 'await', 'break', 'class', 'continue', 'def', 'del', 'elif', 'else', 'except', 'finally', 'for', 'from', 'global', 'if', 'import', 'in', 'is', 'lambda', 'nonlocal', 'not', 'or', 'pass', 'raise', 'return', 'try', 'while', 'with', 'yield', 're', 'math',
+  // Python builtins and module names the generated code calls: a JavaScript local must not shadow them.
+  'float', 'int', 'str', 'len', 'list', 'dict', 'bool', 'set', 'tuple', 'abs', 'min', 'max', 'round', 'pow', 'sum', 'any', 'all', 'map', 'filter', 'range', 'type', 'object', 'id', 'print', 'open', 'iter', 'next', 'JsRegExp', 'JsMatch', 'ArithError']);
 
 export function pyName(name: string): string {
   const n = name.replace(/\$/g, '_S');
@@ -532,10 +534,11 @@ class Parser {
 
 function combine(op: string, a: string, b: string): string {
   switch (op) {
+    // Lazily, and without repeating the left side (a chain of && would otherwise double in size per link).
     case '||':
-      return `(${a} if truthy(${a}) else ${b})`;
+      return `js_or(${a}, lambda: ${b})`;
     case '&&':
-      return `(${b} if truthy(${a}) else ${a})`;
+      return `js_and(${a}, lambda: ${b})`;
     case '===':
       return `js_strict_eq(${a}, ${b})`;
     case '!==':

@@ -320,6 +320,14 @@ def truthy(x):
     return True
 
 
+def js_and(a, rest):
+    return rest() if truthy(a) else a
+
+
+def js_or(a, rest):
+    return a if truthy(a) else rest()
+
+
 def _kind(x):
     if x is None:
         return "null"
