@@ -10,7 +10,7 @@
  * Times go to test-artifacts/first-hour-times.jsonl and the log.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -66,6 +66,9 @@ async function waitFor<T>(what: string, page: Page, probe: () => Promise<T | nul
   }
 }
 
+const TIMES = artifactPath('first-hour-times.jsonl');
+beforeAll(() => rmSync(TIMES, { force: true }));
+
 /** Step counter, reward-chart points and probe reports, read in one go (separate reads could straddle a render). */
 async function shown(page: Page): Promise<{ step: number; points: number; reports: number }> {
   return page.evaluate(() => {
@@ -117,7 +120,7 @@ async function firstHour(server: AppServer, serverName: string, mode: WebGpuMode
       const microBatchSize = await textOf(page, 'micro-batch-size');
       const timing: Timing = { server: serverName, webgpu: mode, backend: badge, why, microBatchSize, loadS, firstStepS, loadavg1: loadavg()[0]!, timings: backend?.timings };
       console.log(`[e2e] ${name}: page load → first step ${firstStepS.toFixed(1)} s on ${badge}, micro_batch_size "${microBatchSize}", phases shown: ${[...phases].join(', ')}; load average ${loadavg()[0]!.toFixed(2)}`);
-      appendFileSync(artifactPath('first-hour-times.jsonl'), JSON.stringify(timing) + '\n');
+      appendFileSync(TIMES, JSON.stringify(timing) + '\n');
       expect(firstStepS).toBeLessThan(FIRST_STEP_BOUND_S);
       expect(Number(/\d+/.exec(microBatchSize ?? '')?.[0] ?? NaN), 'the auto-chosen micro_batch_size is shown').toBeGreaterThan(0);
 
