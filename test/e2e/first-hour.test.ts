@@ -33,8 +33,9 @@ const MODEL_DIR = join(ROOT, 'public/models/tabzero-tiny');
 const WASM_DIR = join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
 
 /**
- * Page load → first GRPO step's metrics, default preset, on wasm. Measured here (2 shared cores,
- * two e2e files at once): see the note of issue 9; the bound leaves about 3× room for a slower CI machine.
+ * Page load → first GRPO step's metrics, default preset, on wasm (the base probe and step 1's rollout
+ * and update). Measured 71–95 s on a 2-core machine at load average 15–21 (several test runs beside it);
+ * the bound leaves about 3× room.
  */
 const FIRST_STEP_BOUND_S = 300;
 /** Page load → model loaded and the backend chosen (the dev server pre-bundles dependencies on first use). */
