@@ -71,11 +71,13 @@ const TIMES = artifactPath('first-hour-times.jsonl');
 beforeAll(() => rmSync(TIMES, { force: true }));
 
 /** Step counter, reward-chart points and probe reports, read in one go (separate reads could straddle a render). */
-async function shown(page: Page): Promise<{ step: number; points: number; reports: number }> {
+async function shown(page: Page): Promise<{ step: number; points: number; reports: number; charts: Record<string, number> }> {
   return page.evaluate(() => {
     const attr = (id: string, name: string) => Number(document.querySelector(`[data-testid="${id}"]`)?.getAttribute(name) ?? 0);
     const step = Number(/(\d+)/.exec(document.querySelector('[data-testid="step-count"]')?.textContent ?? '')?.[1] ?? 0);
-    return { step, points: attr('chart-reward', 'data-points'), reports: attr('probe-panel', 'data-reports') };
+    const charts: Record<string, number> = {};
+    for (const el of document.querySelectorAll('[data-testid^="chart-"][data-points]')) charts[el.getAttribute('data-testid')!] = Number(el.getAttribute('data-points'));
+    return { step, points: attr('chart-reward', 'data-points'), reports: attr('probe-panel', 'data-reports'), charts };
   });
 }
 
@@ -150,6 +152,8 @@ async function firstHour(server: AppServer, serverName: string, mode: WebGpuMode
       console.log(`[e2e] ${name}: before reload ${JSON.stringify(before)}, after resume ${JSON.stringify(after)}; base vs now: ${(await textOf(page, 'base-vs-now'))?.slice(0, 200)}`);
       // Had the points been new steps, the step counter would have moved past the checkpoint's step.
       expect(after.step, 'the history is the saved one, not new steps').toBe(before.step);
+      // Every chart the page drew before the reload is drawn again with its points.
+      for (const [chart, n] of Object.entries(before.charts)) expect(after.charts[chart] ?? 0, `${chart} after resume`).toBeGreaterThanOrEqual(n);
       expect(await errorBanners(page)).toEqual([]);
       expect(consoleLines.filter((l) => l.startsWith('pageerror'))).toEqual([]);
     });
