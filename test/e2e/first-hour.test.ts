@@ -148,6 +148,8 @@ async function firstHour(server: AppServer, serverName: string, mode: WebGpuMode
         60_000,
         250,
       );
+      // uPlot draws a frame after the data arrive: give the screenshot a moment.
+      await page.waitForTimeout(1000);
       await page.screenshot({ path: artifactPath(`${name}-resumed.png`) });
       console.log(`[e2e] ${name}: before reload ${JSON.stringify(before)}, after resume ${JSON.stringify(after)}; base vs now: ${(await textOf(page, 'base-vs-now'))?.slice(0, 200)}`);
       // Had the points been new steps, the step counter would have moved past the checkpoint's step.
