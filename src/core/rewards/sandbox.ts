@@ -133,9 +133,11 @@ class QuickJsReward implements RewardFunction {
     return this.spec.name;
   }
 
+  /** When the call in progress must stop; read by the interrupt handler, set before each call. */
+  private deadlineAt = 0;
+
   private deadline(ms: number): void {
-    const end = Date.now() + ms;
-    this.runtime!.setInterruptHandler(() => Date.now() > end);
+    this.deadlineAt = Date.now() + ms;
   }
 
   /** Drop the engine instance and everything in it; the next call builds a fresh one. */
@@ -200,10 +202,12 @@ class QuickJsReward implements RewardFunction {
     const rt = this.module.newRuntime();
     rt.setMemoryLimit(this.memoryLimit);
     rt.setMaxStackSize(this.stackLimit);
+    rt.setInterruptHandler(() => Date.now() > this.deadlineAt);
     this.runtime = rt;
     const ctx = rt.newContext();
     this.context = ctx;
     // Built-ins are captured before user code runs, which may replace them.
+    this.deadline(this.startLimitMs);
     const helpers = ctx.evalCode(
       '(function () { var stringify = JSON.stringify, S = String; return [JSON.parse, function (e) { var n = "Error", m = "", s = ""; ' +
         'try { if (e !== null && (typeof e === "object" || typeof e === "function")) { n = S(e.name); m = S(e.message); s = S(e.stack || ""); } else { n = "a thrown value"; m = S(e); } } catch (x) { m = "(unreadable)"; } ' +
