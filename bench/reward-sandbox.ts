@@ -54,7 +54,7 @@ async function timeQuickJs(): Promise<{ cold: number; warm: number; sum: number 
     warm.push(performance.now() - t);
   }
   f.dispose();
-  return { cold, warm: median(warm), sum: out.reduce<number>((a, b) => a + (b ?? 0), 0) };
+  return { cold, warm: median(warm), sum: out.reduce<number>((a, b) => a + Number(b ?? 0), 0) };
 }
 
 /** The replaced design: one eval'd worker per function, items posted in, one reply per item. */
