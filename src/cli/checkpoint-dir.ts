@@ -124,7 +124,7 @@ export function dirStore(root: string): CheckpointStore {
       if (!dir) return null;
       const files = readDir(dir);
       files.delete(POINTER);
-      return checkCheckpoint(files, dir);
+      return checkCheckpoint(files, dir, `delete ${root} to start a new run there, or run without --resume`);
     },
     async peek(name) {
       let dir: string | null;

@@ -69,10 +69,11 @@ const REQUIRED = ['model.safetensors', 'optimizer.safetensors'];
 
 /**
  * Check a loaded checkpoint before anything is built from it: session.json parses and records a
- * step and a config, and the weight files are there. `where` names the checkpoint in messages.
+ * step and a config, and the weight files are there. `where` names the checkpoint in messages,
+ * `remedy` says how to get past it in this environment.
  */
-export function checkCheckpoint(files: Map<string, Uint8Array>, where: string): Map<string, Uint8Array> {
-  const fix = `; delete ${where} to start a new run there, or run without --resume`;
+export function checkCheckpoint(files: Map<string, Uint8Array>, where: string, remedy: string): Map<string, Uint8Array> {
+  const fix = `; ${remedy}`;
   const raw = files.get(COMPLETE);
   if (!raw) throw new CheckpointError(`${where}/${COMPLETE} is missing: the checkpoint is incomplete${fix}.`);
   let record: unknown;
@@ -164,7 +165,7 @@ export function opfsStore(dirName = 'tabzero-checkpoint', storage = (globalThis 
       for (const [n, handle] of await entries(c.dir)) {
         if (handle.kind === 'file' && n !== POINTER) out.set(n, new Uint8Array(await (await (handle as FileSystemFileHandle).getFile()).arrayBuffer()));
       }
-      return checkCheckpoint(out, `browser storage ${c.where}`);
+      return checkCheckpoint(out, `browser storage ${c.where}`, 'start a new run (Start) to replace it');
     },
     async peek(name) {
       const c = await current();

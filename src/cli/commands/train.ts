@@ -14,7 +14,8 @@
  * `tabzero generate --model <out>` loads. <out>/checkpoint/ holds the resumable state (weights,
  * AdamW moments, step), saved every --checkpoint-every steps (default 10); --resume continues it.
  */
-import { existsSync, renameSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { validateConfig } from '../../core/grpo/config';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ArgsError, num, oneOf, parseArgs, str } from '../args';
 import { initNodeBackend } from '../node-webgpu';
@@ -138,15 +139,16 @@ export async function run(argv: string[]): Promise<number> {
   const task = await taskSpec(raw.task, base, configPath);
   const user = await userRewards(raw.user_rewards, base);
 
+  // Refused here, before --out is touched, rather than after the model has loaded.
+  validateConfig(grpo);
+  const created = !existsSync(out);
   checkOutDir(out);
   const metricsPath = join(out, 'metrics.jsonl');
   const probesPath = join(out, 'probes.jsonl');
   const resume = a.flags.get('resume') === true;
-  // A resumed run keeps the rows up to its checkpoint (dropped on the 'resumed' event below).
-  if (!resume) {
-    resetRows(metricsPath);
-    if (existsSync(probesPath)) resetRows(probesPath);
-  }
+  // A new run empties the files at its first row (a run that fails before training leaves them as
+  // they were); a resumed run keeps the rows up to its checkpoint (see the 'resumed' event).
+  let filesStarted = resume;
   let finished: (e: WorkerEvent | null) => void = () => undefined;
   const done = new Promise<WorkerEvent | null>((r) => (finished = r));
   let exported: Extract<WorkerEvent, { type: 'exported' }> | null = null;
@@ -156,6 +158,11 @@ export async function run(argv: string[]): Promise<number> {
   const write = (path: string, row: unknown): void => {
     if (writeFailed) return;
     try {
+      if (!filesStarted) {
+        resetRows(metricsPath);
+        if (existsSync(probesPath)) resetRows(probesPath);
+        filesStarted = true;
+      }
       appendRow(path, row);
     } catch (err) {
       writeFailed = true;
@@ -220,6 +227,8 @@ export async function run(argv: string[]): Promise<number> {
       const where = failure.reward ? ` [reward ${failure.reward.name}${failure.reward.line ? ` line ${failure.reward.line}` : ''}]` : '';
       console.error(`error (${failure.code})${where}: ${failure.message}`);
       await session.handle({ type: 'stop' });
+      // A run that failed before writing anything leaves no empty --out behind.
+      if (created && readdirSync(out).length === 0) rmSync(out, { recursive: true, force: true });
       return 1;
     }
     await session.handle({ type: 'export' });

@@ -14,6 +14,9 @@ import { ConfigError, type GRPOConfig } from './config';
  */
 export const STEP_MEMORY_LIMIT_BYTES = 16 * 1024 ** 3;
 
+/** Completions per rollout beyond which no backend here keeps even the per-row state of decoding. */
+export const MAX_ROLLOUT_ROWS = 65_536;
+
 function gib(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 }
@@ -49,11 +52,12 @@ export function checkRolloutFits(mc: ModelConfig, cfg: GRPOConfig, prompts: { pr
   const rows = prompts.length * cfg.num_generations;
   const microRows = cfg.micro_batch_size > 0 ? Math.min(cfg.micro_batch_size, rows) : rows;
   const bytes = estimateStepBytes(mc, rows, microRows, longest + maxNew);
-  if (bytes > STEP_MEMORY_LIMIT_BYTES) {
+  if (bytes > STEP_MEMORY_LIMIT_BYTES || rows > MAX_ROLLOUT_ROWS) {
     throw new ConfigError(
       'prompts_per_step',
-      `a step of ${prompts.length} prompts × ${cfg.num_generations} generations = ${rows} completions of up to ${longest + maxNew} tokens needs about ${gib(bytes)}, ` +
-        `more than the ${gib(STEP_MEMORY_LIMIT_BYTES)} any backend here can hold; it does not fit. Lower prompts_per_step, num_generations or max_completion_length` +
+      `a step of ${prompts.length} prompts × ${cfg.num_generations} generations = ${rows} completions of up to ${longest + maxNew} tokens needs about ${gib(bytes)}` +
+        (rows > MAX_ROLLOUT_ROWS ? `, and ${rows} is more than the ${MAX_ROLLOUT_ROWS} completions one rollout can hold` : `, more than the ${gib(STEP_MEMORY_LIMIT_BYTES)} any backend here can hold`) +
+        '; it does not fit. Lower prompts_per_step, num_generations or max_completion_length' +
         (cfg.micro_batch_size === 0 || cfg.micro_batch_size > 8 ? ', or set micro_batch_size (e.g. 8)' : '') +
         '.',
     );

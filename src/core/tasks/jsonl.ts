@@ -104,6 +104,7 @@ function parseLine(obj: unknown, line: number, name: string): Problem {
   let solution: string | undefined;
   if (ans) {
     const g = splitGsm8k(ans.value);
+    if (!g && ans.value.includes('####')) throw new JsonlError('no answer: the final "####" line of field "answer" is empty; put the final answer after "####".', line);
     if (g) {
       answer = g.answer;
       solution = g.solution || undefined;
