@@ -28,3 +28,8 @@ export function faultPoint(label: string): void {
     throw e;
   }
 }
+
+/** Start counting again (tests that run the CLI more than once in one process). */
+export function resetFaultPoints(): void {
+  count = 0;
+}

@@ -112,7 +112,7 @@ describe('tabzero train: the model and the step', () => {
 
   it('max_completion_length past the model context', async () => {
     const s = trainSetup({ max_completion_length: 10_000_000 });
-    expectRefused(await train(s), /max_completion_length 10000000 it needs \d+ positions, but the model has 64 \(max_position_embeddings in config\.json\)\. Lower max_completion_length to \d+ or less/);
+    expectRefused(await train(s), /max_completion_length 10000000 it needs \d+ positions, but the model has 512 \(max_position_embeddings in config\.json\)\. Lower max_completion_length to \d+ or less/);
     expect(existsSync(join(s.out, 'metrics.jsonl'))).toBe(false);
   });
 

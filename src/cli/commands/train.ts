@@ -23,6 +23,7 @@ import { modelSource } from './generate';
 import { TrainingSession } from '../../worker/session';
 import type { BackendName, TaskSpec, UserRewardSpec, WorkerEvent } from '../../worker/protocol';
 import { dirStore, writeDurable } from '../checkpoint-dir';
+import { CheckpointError, type CheckpointStore } from '../../worker/checkpoint-store';
 import { appendRow, resetRows, truncateRows } from '../metrics-file';
 import { checkOutDir, readInputFile } from '../files';
 import { parseJsonl } from '../../core/tasks/jsonl';
@@ -170,6 +171,12 @@ export async function run(argv: string[]): Promise<number> {
       finished({ type: 'error', code: 'write', message: `${path} could not be written (${code === 'ENOSPC' ? 'the disk is full' : (err as Error).message}); the run stopped. Free space, then continue with --resume.` });
     }
   };
+  // A checkpoint must never be ahead of metrics.jsonl: once a row could not be written, no save.
+  const store = dirStore(join(out, 'checkpoint'));
+  const guarded: CheckpointStore = {
+    ...store,
+    save: (files) => (writeFailed ? Promise.reject(new CheckpointError('not saved: metrics.jsonl could not be written for this step')) : store.save(files)),
+  };
   const session = new TrainingSession(
     (e) => {
       switch (e.type) {
@@ -208,7 +215,7 @@ export async function run(argv: string[]): Promise<number> {
           break;
       }
     },
-    { initBackend: (p?: BackendName) => initNodeBackend(p ?? backendName), embedded: modelSource(modelSpec), checkpoints: dirStore(join(out, 'checkpoint')) },
+    { initBackend: (p?: BackendName) => initNodeBackend(p ?? backendName), embedded: modelSource(modelSpec), checkpoints: guarded },
     { checkpointEvery: num(a, 'checkpoint-every', 10), probeCount: num(a, 'probe-n', 24) },
   );
   try {
