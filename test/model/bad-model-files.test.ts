@@ -56,9 +56,9 @@ describe('safetensors headers as the format specifies', () => {
     ['non-string metadata', rawFile({ __metadata__: { format: 1 }, a: t(0, 4) }, f32(1)), /"__metadata__" must map names to strings/],
     ['a header length past the file', new Uint8Array([...header8(1000n), 0x7b, 0x7d]), /header claims 1000 bytes but the file has only 2/],
     ['a header that is not JSON', new Uint8Array([...header8(2n), 0x7b, 0x7b]), /JSON header does not parse/],
-    ['a header that is not an object', new Uint8Array([...header8(2n), 0x5b, 0x5d]), /does not start with "\{"/],
+    ['a header that is not an object', new Uint8Array([...header8(2n), 0x5b, 0x5d]), /header is not a JSON object/],
     ['fewer than 8 bytes', new Uint8Array(5), /5 bytes, fewer than the 8-byte header length/],
-    ['an HTML page served as the file', new TextEncoder().encode('<!doctype html><html><body>not found</body></html>'), /header claims|does not start/],
+    ['an HTML page served as the file', new TextEncoder().encode('<!doctype html><html><body>not found</body></html>'), /header claims/],
   ];
 
   it.each(cases)('refuses %s, naming the file and the problem', (_what, bytes, re) => {

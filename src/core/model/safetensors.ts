@@ -104,7 +104,6 @@ export function parseSafetensors(bytes: Uint8Array, fileName = 'model.safetensor
     fail(`the header claims ${headerLen} bytes but the file has only ${bytes.byteLength - 8} after the length (truncated download?)`);
   }
   if (headerLen > MAX_HEADER_BYTES) fail(`the header claims ${headerLen} bytes, more than the format's limit of ${MAX_HEADER_BYTES}`);
-  if (headerLen < 2 || bytes[8] !== 0x7b) fail('the header does not start with "{" (is this a safetensors file at all?)');
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
