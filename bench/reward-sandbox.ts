@@ -8,39 +8,10 @@
  */
 import { Worker } from 'node:worker_threads';
 import { createSandboxedReward } from '../src/core/rewards/sandbox';
-import type { Problem } from '../src/core/types';
 
-const REWARD = `(completion, problem) => {
-  const m = /<answer>([\\s\\S]*?)<\\/answer>/.exec(completion);
-  if (!m) return 0;
-  const raw = m[1].trim().replace(/,/g, '');
-  const want = String(problem.answer).trim();
-  let score = 0;
-  if (raw === want) score += 1;
-  else {
-    const a = Number(raw), b = Number(want);
-    if (Number.isFinite(a) && Number.isFinite(b) && Math.abs(a - b) < 1e-6) score += 1;
-  }
-  const think = /<think>([\\s\\S]*?)<\\/think>/.exec(completion);
-  if (think) {
-    const words = think[1].split(/\\s+/).filter(Boolean).length;
-    score += words > 3 && words < 200 ? 0.1 : 0;
-  }
-  if (completion.length > 400) score -= 0.1;
-  const steps = (completion.match(/=/g) || []).length;
-  score += Math.min(steps, 4) * 0.01;
-  return score;
-}`;
+import { COMPLETIONS as completions, N, PROBLEMS as problems, REWARD, median } from './reward-fixture';
 
-const N = 128;
 const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 10;
-const problems: Problem[] = Array.from({ length: N }, (_, i) => ({ id: `p${i}`, task: 'bench', question: `What is ${i} + ${i}?`, answer: String(2 * i) }));
-const completions = problems.map((p, i) => `<think>${i} + ${i} = ${2 * i}, so the sum is ${2 * i}.</think> <answer>${i % 3 === 0 ? Number(p.answer) + 1 : p.answer}</answer>`);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function timeQuickJs(): Promise<{ cold: number; warm: number; sum: number }> {
   const t0 = performance.now();
