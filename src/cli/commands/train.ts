@@ -15,7 +15,7 @@
  * AdamW moments, step), saved every --checkpoint-every steps (default 10); --resume continues it.
  */
 import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { validateConfig } from '../../core/grpo/config';
+import { ConfigError, validateConfig } from '../../core/grpo/config';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ArgsError, num, oneOf, parseArgs, str } from '../args';
 import { initNodeBackend } from '../node-webgpu';
@@ -141,7 +141,13 @@ export async function run(argv: string[]): Promise<number> {
   const user = await userRewards(raw.user_rewards, base);
 
   // Refused here, before --out is touched, rather than after the model has loaded.
-  validateConfig(grpo);
+  try {
+    validateConfig(grpo);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(`error (config): ${e.message}`);
+    return 1;
+  }
   const created = !existsSync(out);
   checkOutDir(out);
   const metricsPath = join(out, 'metrics.jsonl');
