@@ -15,6 +15,7 @@ import { runRewards, type RewardFunction } from '../rewards/runner';
 import { computeAdvantages, mean } from './advantages';
 import { ConfigError, epsilonHigh, rewardWeights, validateConfig, type GRPOConfig } from './config';
 import { grpoLoss, readLossMetrics } from './loss';
+import { checkRolloutFits, minMax } from './limits';
 import { AdamW, NonFiniteError, learningRateAt } from './optimizer';
 
 export interface ProblemSource {
@@ -197,6 +198,7 @@ export class GRPOTrainer {
     const G = this.cfg.num_generations;
     const prompts = problems.map((p, i) => this.opts.renderPrompt(p, levels[i] ? { scaffoldLevel: levels[i] } : {}));
     const promptIds = prompts.map((p) => this.tokenize(p));
+    checkRolloutFits(this.policy.config, this.cfg, problems.map((problem, i) => ({ problem, ids: promptIds[i]! })));
     const rows: number[][] = [];
     for (const ids of promptIds) for (let g = 0; g < G; g++) rows.push(ids);
     const t0 = performance.now();
@@ -273,8 +275,9 @@ export class GRPOTrainer {
     }
     const all = first.flatMap((g) => g.tokens.map((t) => t.length));
     metrics['completions/mean_length'] = mean(all);
-    metrics['completions/min_length'] = Math.min(...all);
-    metrics['completions/max_length'] = Math.max(...all);
+    const lengths = minMax(all);
+    metrics['completions/min_length'] = lengths.min;
+    metrics['completions/max_length'] = lengths.max;
     metrics['completions/clipped_ratio'] = first.flatMap((g) => g.finish).filter((f) => f === 'length').length / all.length;
 
     let groups = first;
