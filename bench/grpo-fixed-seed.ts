@@ -18,10 +18,13 @@ import { TrainingSession } from '../src/worker/session';
 import { initNodeBackend } from '../src/cli/node-webgpu';
 import { modelSource } from '../src/cli/commands/generate';
 import type { WorkerEvent } from '../src/worker/protocol';
+import { rolloutViews } from '../src/worker/rollout-views';
+import type { StepResult } from '../src/core/grpo/trainer';
 import { charTokenizer, renderWord, tinyModel, wordSource } from '../test/grpo/helpers';
 
 const NOT_RESULTS = new Set(['rollout_time_s', 'tokens_per_s', 'update_time_s', 'num_tensors', 'bytes']);
 const STEPS = 10;
+const views = (r: StepResult) => rolloutViews(r, charTokenizer);
 
 function results(metrics: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(metrics).filter(([k]) => !NOT_RESULTS.has(k)).sort(([a], [b]) => a.localeCompare(b)));
@@ -42,7 +45,7 @@ async function tiny(name: string, config: Record<string, unknown>): Promise<void
   const trainer = new GRPOTrainer({ policy, tokenizer: charTokenizer, problems: wordSource, renderPrompt: renderWord, rewards: [vowel, len], config, solved: (c) => c.startsWith('a') });
   for (let i = 0; i < STEPS; i++) {
     const r = await trainer.trainStep();
-    console.log(JSON.stringify({ run: `tiny/${name}`, step: r.step, updated: r.updated, metrics: results(r.metrics), groups: r.groups }));
+    console.log(JSON.stringify({ run: `tiny/${name}`, step: r.step, updated: r.updated, metrics: results(r.metrics), groups: views(r) }));
   }
   trainer.dispose();
   policy.dispose();

@@ -86,6 +86,10 @@ export interface RunHistory {
 export interface RolloutView {
   problemId: string;
   prompt: string;
+  /** 0 = plain prompt; 1..4 = scaffolded with that many chunks of the reference solution. */
+  scaffoldLevel?: number;
+  /** False for a group dynamic sampling set aside (zero reward variance): shown, not trained on. */
+  trained?: boolean;
   completions: {
     text: string;
     /** Decoded token pieces, for per-token tinting. */

@@ -18,6 +18,7 @@ import { renderPrompt, ANSWER_CLOSE } from '../core/tasks/prompt';
 import { applyChatTemplate, makeCompleter } from '../core/probes/completer';
 import { runProbes } from '../core/probes/run';
 import { yieldToEventLoop } from './yield';
+import { rolloutViews } from './rollout-views';
 import { COMPLETE, type CheckpointStore } from './checkpoint-store';
 import { parseSafetensors, serializeSafetensors } from '../core/model/safetensors';
 import type { TrainerState } from '../core/grpo/trainer';
@@ -349,7 +350,7 @@ export class TrainingSession {
         },
       });
       this.emit({ type: 'metrics', step: r.step, metrics: r.metrics });
-      this.emit({ type: 'rollouts', step: r.step, groups: r.groups });
+      this.emit({ type: 'rollouts', step: r.step, groups: rolloutViews(r, this.textTokenizer()) });
       if (this.probeEvery > 0 && r.step % this.probeEvery === 0) await this.evalProbes();
       const saveEvery = this.opts.checkpointEvery ?? 10;
       if (saveEvery > 0 && r.step % saveEvery === 0) await this.autoSave();

@@ -5,7 +5,11 @@ import { GRPOTrainer, type TrainerOptions } from '../../src/core/grpo/trainer';
 import { fromRewardFn, RewardError } from '../../src/core/rewards/runner';
 import { ConfigError } from '../../src/core/grpo/config';
 import { NonFiniteError } from '../../src/core/grpo/optimizer';
+import { rolloutViews } from '../../src/worker/rollout-views';
+import type { StepResult as _SR } from '../../src/core/grpo/trainer';
 import { charTokenizer, renderWord, tinyModel, warmUp, wordSource } from './helpers';
+
+const views = (r: _SR) => rolloutViews(r, charTokenizer);
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -52,10 +56,10 @@ describe('GRPOTrainer', () => {
     }
     expect(r.metrics.kl).toBeUndefined(); // beta = 0: no reference, no KL (as TRL)
     expect(r.metrics['clip_ratio/region_mean']).toBe(0); // μ = 1
-    expect(r.groups).toHaveLength(2);
-    expect(r.groups[0]!.completions).toHaveLength(4);
+    expect(views(r)).toHaveLength(2);
+    expect(views(r)[0]!.completions).toHaveLength(4);
     // The reward shown per completion is the weighted sum of the per-function scores.
-    for (const g of r.groups) {
+    for (const g of views(r)) {
       for (const c of g.completions) {
         const expected = (c.rewards.vowel ?? 0) + 0.5 * (c.rewards.len ?? 0);
         expect(c.reward).toBeCloseTo(expected, 12);
@@ -64,7 +68,7 @@ describe('GRPOTrainer', () => {
       // Group-normalised advantages sum to zero.
       expect(g.completions.reduce((s, c) => s + c.advantage, 0)).toBeCloseTo(0, 6);
     }
-    const all = r.groups.flatMap((g) => g.completions);
+    const all = views(r).flatMap((g) => g.completions);
     expect(r.metrics.reward).toBeCloseTo(all.reduce((s, c) => s + c.reward, 0) / all.length, 12);
     expect(r.metrics['completions/clipped_ratio']).toBeCloseTo(all.filter((c) => c.finish === 'length').length / all.length, 12);
     const after = snapshot(policy);
@@ -86,7 +90,7 @@ describe('GRPOTrainer', () => {
   it('is reproducible: same seed, same first-step rollouts', async () => {
     const a = await make({ seed: 5 }).trainer.trainStep();
     const b = await make({ seed: 5 }).trainer.trainStep();
-    expect(b.groups.map((g) => g.completions.map((c) => c.text))).toEqual(a.groups.map((g) => g.completions.map((c) => c.text)));
+    expect(views(b).map((g) => g.completions.map((c) => c.text))).toEqual(views(a).map((g) => g.completions.map((c) => c.text)));
     expect(b.metrics.policy_loss).toBe(a.metrics.policy_loss);
   });
 
@@ -127,7 +131,7 @@ describe('GRPOTrainer', () => {
     expect(r.updated).toBe(false);
     expect(r.metrics.frac_reward_zero_std).toBe(1);
     // 2 first groups + 2 resampling rounds of 2 groups each, all dropped.
-    expect(r.groups.filter((g) => !g.trained)).toHaveLength(6);
+    expect(views(r).filter((g) => !g.trained)).toHaveLength(6);
     expect(r.metrics['dynamic_sampling/dropped_groups']).toBe(6);
   });
 
@@ -146,7 +150,7 @@ describe('GRPOTrainer', () => {
     );
     const r = await trainer.trainStep();
     expect(levels).toEqual([0, 0, 1, 1, 2, 2, 3, 3, 4, 4]);
-    expect(r.groups.map((g) => g.scaffoldLevel)).toEqual([4, 4]);
+    expect(views(r).map((g) => g.scaffoldLevel)).toEqual([4, 4]);
     expect(r.metrics['scaffold/still_failed']).toBe(2);
   });
 
