@@ -68,13 +68,15 @@ export function aggregate(
     const masked = tf.mul(perToken, mask);
     const sequences = normalizer?.sequences ?? perToken.shape[0];
     switch (lossType) {
-      case 'grpo': {
+      case 'grpo':
+      case 'sapo': {
         // Each sequence weighs the same however long it is: the length bias Dr. GRPO criticises.
         const perSeq = tf.div(tf.sum(masked, 1), tf.maximum(tf.sum(mask, 1), 1));
         return tf.div(tf.sum(perSeq), sequences) as tf.Scalar;
       }
       case 'bnpo':
-      case 'dapo': {
+      case 'dapo':
+      case 'cispo': {
         // Every token of the batch weighs the same. dapo's normaliser is the token count of the
         // whole generation batch; with one process and one accumulation step that is this batch.
         const tokens = normalizer ? tf.scalar(normalizer.tokens) : tf.maximum(tf.sum(mask), 1);
