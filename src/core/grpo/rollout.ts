@@ -10,7 +10,7 @@ import type { CausalLM } from '../model/causal-lm';
 import { generate as engineGenerate } from '../model/generate';
 import type { FinishReason, GenerateOptions, GenerateResult } from '../model/types';
 import { runRewards, type RewardFunction } from '../rewards/runner';
-import { mean } from './advantages';
+import { combineRewards, mean, nanStd } from './advantages';
 import type { Batch, Group } from './batch';
 import { ConfigError, rewardWeights, type GRPOConfig } from './config';
 
@@ -48,7 +48,11 @@ export interface RolloutHooks {
   onRolloutStep?: (step: number, total: number) => void | Promise<void>;
 }
 
-const zeroStd = (g: Group): boolean => g.rewards.every((r) => Math.abs(r - g.rewards[0]!) <= 1e-8);
+/** No learning signal: the scored completions' rewards are all equal, or fewer than two were scored. */
+function zeroStd(g: Group): boolean {
+  const std = nanStd(combineRewards(Object.values(g.perFunction), new Array<number>(Object.keys(g.perFunction).length).fill(1)));
+  return !(std > 1e-8);
+}
 
 export class Rollout {
   private cfg!: GRPOConfig;
@@ -121,6 +125,8 @@ export class Rollout {
       temperature: cfg.temperature,
       topK: cfg.top_k > 0 ? cfg.top_k : undefined,
       topP: cfg.top_p < 1 ? cfg.top_p : undefined,
+      minP: cfg.min_p ?? undefined,
+      repetitionPenalty: cfg.repetition_penalty !== 1 ? cfg.repetition_penalty : undefined,
       seed: Math.floor(this.rng.next() * 2 ** 31),
       eosTokenIds: o.eos,
       padTokenId: o.pad,

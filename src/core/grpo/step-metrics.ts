@@ -3,18 +3,30 @@
  * the update computed; nothing here runs the model again.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { computeAdvantages, mean } from './advantages';
+import { batchAdvantages, mean, nanMean, nanStd } from './advantages';
+
+type TrainedAdvantages = ReturnType<typeof batchAdvantages>;
 import type { Batch } from './batch';
 import type { GRPOConfig } from './config';
 
-/** Reward statistics of the fresh prompts' groups: they describe the policy before scaffolding or resampling. */
-function rewardMetrics(batch: Batch, cfg: GRPOConfig): Record<string, number> {
-  const rewards = batch.fresh.flatMap((g) => g.rewards);
-  const stats = computeAdvantages(rewards, cfg.num_generations, cfg.scale_rewards);
-  const out: Record<string, number> = { reward: mean(rewards), reward_std: stats.rewardStd, frac_reward_zero_std: stats.fracRewardZeroStd };
+/**
+ * Reward statistics of the fresh prompts' groups: they describe the policy before scaffolding or
+ * resampling (the trained groups' own statistics are reused when nothing replaced any). As TRL:
+ * reward and reward_std over every scored completion of the batch, per function over the
+ * completions it scored.
+ */
+function rewardMetrics(cfg: GRPOConfig, weights: number[], batch: Batch, trained: TrainedAdvantages): Record<string, number> {
+  const fresh = batch.fresh === batch.groups ? trained : batchAdvantages(batch.fresh, weights, cfg);
+  const out: Record<string, number> = { frac_reward_zero_std: fresh.fracRewardZeroStd };
+  const put = (name: string, v: number) => {
+    if (Number.isFinite(v)) out[name] = v;
+  };
+  put('reward', nanMean(fresh.rewards));
+  put('reward_std', nanStd(fresh.rewards));
   for (const name of Object.keys(batch.fresh[0]!.perFunction)) {
-    const vals = batch.fresh.flatMap((g) => g.perFunction[name]!).filter((v): v is number => v !== null);
-    if (vals.length > 0) out[`rewards/${name}/mean`] = mean(vals);
+    const vals = batch.fresh.flatMap((g) => g.perFunction[name]!).map((v) => v ?? Number.NaN);
+    put(`rewards/${name}/mean`, nanMean(vals));
+    put(`rewards/${name}/std`, nanStd(vals));
   }
   return out;
 }
@@ -48,12 +60,14 @@ function samplingMetrics(batch: Batch): Record<string, number> {
 
 export function stepMetrics(
   cfg: GRPOConfig,
+  weights: number[],
   batch: Batch,
+  trained: TrainedAdvantages,
   update: { learningRate: number; losses: Record<string, number> | null; seconds: number },
 ): Record<string, number> {
   const mem = tf.memory();
   return {
-    ...rewardMetrics(batch, cfg),
+    ...rewardMetrics(cfg, weights, batch, trained),
     ...completionMetrics(batch),
     ...samplingMetrics(batch),
     learning_rate: update.learningRate,

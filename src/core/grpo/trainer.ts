@@ -10,7 +10,7 @@ import type { Problem } from '../types';
 import type { CausalLM } from '../model/causal-lm';
 import { cloneModel } from '../model/causal-lm';
 import type { RewardFunction } from '../rewards/runner';
-import { computeAdvantages } from './advantages';
+import { batchAdvantages } from './advantages';
 import type { Batch } from './batch';
 import { ConfigError, rewardWeights, validateConfig, type GRPOConfig } from './config';
 import { AdamW, learningRateAt, type AdamWOptions } from './optimizer';
@@ -116,15 +116,16 @@ export class GRPOTrainer {
   async trainStep(hooks: StepHooks = {}): Promise<StepResult> {
     const cfg = this.cfg;
     const batch = await this.rollout.collect(cfg, this.rng, this.rng.fork(this.stepIndex), hooks);
-    const rewards = batch.groups.flatMap((g) => g.rewards);
-    const { advantages } = computeAdvantages(rewards, cfg.num_generations, cfg.scale_rewards);
+    const weights = rewardWeights(cfg, this.opts.rewards.length);
+    const trained = batchAdvantages(batch.groups, weights, cfg);
+    const advantages = trained.advantages;
     const learningRate = learningRateAt(this.stepIndex, cfg.learning_rate, cfg.lr_scheduler_type, cfg.max_steps, cfg.warmup_ratio);
     const t0 = performance.now();
     const ctx = { policy: this.policy, reference: this.reference, optimizer: this.optimizer, vars: this.vars, pad: this.pad };
     const losses = batch.groups.length > 0 ? await update(ctx, batch.groups, advantages, cfg, learningRate, hooks) : null;
     const seconds = (performance.now() - t0) / 1000;
     this.stepIndex += 1;
-    const metrics = stepMetrics(cfg, batch, { learningRate, losses, seconds });
+    const metrics = stepMetrics(cfg, weights, batch, trained, { learningRate, losses, seconds });
     return { step: this.stepIndex, metrics, batch, advantages, updated: losses !== null };
   }
 

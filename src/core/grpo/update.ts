@@ -1,16 +1,19 @@
 /**
- * The update half of a step: pack the batch into micro-batches ("chunks") once, then for each of
- * the μ passes run every chunk's forward and backward, sum the gradients and take one AdamW step.
- * Returns the loss metrics averaged over passes.
+ * The update half of a step. The generated batch is cut into steps_per_generation slices (TRL's
+ * micro-batches); every gradient_accumulation_steps slices make one optimizer step; each slice
+ * is packed into chunks of micro_batch_size rows, a memory bound that does not change the result.
+ * Chunks are prepared once (reference and old log-probs included), then each of the μ passes
+ * runs every window's chunks, sums their gradients and takes one AdamW step per window.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM } from '../model/causal-lm';
 import { packBatch, tokenLogProbs } from '../model/logprobs';
 import type { PackedBatch } from '../model/types';
 import type { Group } from './batch';
-import { epsilonHigh, type GRPOConfig } from './config';
-import { grpoLoss, readLossMetrics, type LossOptions } from './loss';
+import { epsilonHigh, stepsPerGeneration, type GRPOConfig } from './config';
+import { grpoLoss, readLossMetrics, type LossMetricName, type LossNormalizer, type LossOptions } from './loss';
 import { NonFiniteError, type AdamW } from './optimizer';
+import { LossMetrics } from './loss-metrics';
 
 export interface UpdateContext {
   policy: CausalLM;
@@ -33,6 +36,9 @@ interface Chunk {
   tokens: number;
   ref: tf.Tensor2D | null;
   old: tf.Tensor2D | null;
+  /** Which slice (TRL micro-batch) and window (optimizer step) the chunk belongs to. */
+  slice: number;
+  normalizer: LossNormalizer;
 }
 
 type Grads = Record<string, tf.Tensor>;
@@ -53,28 +59,42 @@ function rows(groups: Group[], cfg: GRPOConfig, pad: number): { prompts: number[
   return { prompts, completions, drop };
 }
 
+/** Counted tokens per row. */
+function rowTokens(completions: number[][], drop: boolean[]): number[] {
+  return completions.map((c, i) => (drop[i] ? 0 : c.length));
+}
+
+/** Old log-probs are needed when the policy can move before a chunk's loss is taken. */
+const needsOld = (cfg: GRPOConfig): boolean => cfg.num_iterations > 1 || stepsPerGeneration(cfg) > cfg.gradient_accumulation_steps;
+
 /**
- * Micro-batches bound the activation memory (logits are rows × length × vocab); each is packed on
- * its own, so a short micro-batch also carries less padding. Pushes into `out` as it goes, so
- * that the caller can dispose what was made if a later chunk fails.
+ * Packs every slice into chunks (pushed into `out` as they are made, so that the caller can
+ * dispose them if a later one fails) with the counts each chunk's loss is divided by.
  */
 function prepareChunks(ctx: UpdateContext, groups: Group[], advantages: number[], cfg: GRPOConfig, out: Chunk[]): void {
   const { prompts, completions, drop } = rows(groups, cfg, ctx.pad);
+  const perRow = rowTokens(completions, drop);
   const n = prompts.length;
-  const size = cfg.micro_batch_size > 0 ? cfg.micro_batch_size : n;
-  for (let s = 0; s < n; s += size) {
-    const e = Math.min(n, s + size);
-    const batch = packBatch(prompts.slice(s, e), completions.slice(s, e), ctx.pad);
-    const L = batch.length;
-    const maskData = Float32Array.from(batch.completionMask);
-    for (let b = s; b < e; b++) if (drop[b]) maskData.fill(0, (b - s) * L, (b - s + 1) * L);
-    let tokens = 0;
-    for (const m of maskData) tokens += m;
-    const chunk: Chunk = { batch, mask: tf.tensor2d(maskData, [e - s, L]), adv: tf.tensor1d(advantages.slice(s, e)), tokens, ref: null, old: null };
-    out.push(chunk);
-    chunk.ref = ctx.reference ? tf.tidy(() => tokenLogProbs(ctx.reference!, batch, cfg.temperature).logprobs) : null;
-    // μ > 1: ratios are against the policy that sampled, so its log-probs are taken once, before any update.
-    chunk.old = cfg.num_iterations > 1 ? tf.tidy(() => tokenLogProbs(ctx.policy, batch, cfg.temperature).logprobs) : null;
+  const sliceRows = n / stepsPerGeneration(cfg);
+  const window = cfg.gradient_accumulation_steps;
+  const count = (s: number, e: number) => perRow.slice(s, e).reduce((a, b) => a + b, 0);
+  for (let slice = 0; slice * sliceRows < n; slice++) {
+    const s0 = slice * sliceRows;
+    const w0 = Math.floor(slice / window) * window * sliceRows;
+    const normalizer = { sequences: sliceRows, tokens: Math.max(1, count(s0, s0 + sliceRows)), windowTokens: Math.max(1, count(w0, w0 + window * sliceRows)), accumulation: window };
+    const size = cfg.micro_batch_size > 0 ? Math.min(cfg.micro_batch_size, sliceRows) : sliceRows;
+    for (let s = s0; s < s0 + sliceRows; s += size) {
+      const e = Math.min(s0 + sliceRows, s + size);
+      const batch = packBatch(prompts.slice(s, e), completions.slice(s, e), ctx.pad);
+      const L = batch.length;
+      const maskData = Float32Array.from(batch.completionMask);
+      for (let b = s; b < e; b++) if (drop[b]) maskData.fill(0, (b - s) * L, (b - s + 1) * L);
+      const chunk: Chunk = { batch, mask: tf.tensor2d(maskData, [e - s, L]), adv: tf.tensor1d(advantages.slice(s, e)), tokens: count(s, e), ref: null, old: null, slice, normalizer };
+      out.push(chunk);
+      chunk.ref = ctx.reference ? tf.tidy(() => tokenLogProbs(ctx.reference!, batch, cfg.temperature).logprobs) : null;
+      // Ratios are against the policy that sampled, so its log-probs are taken before any update.
+      chunk.old = needsOld(cfg) ? tf.tidy(() => tokenLogProbs(ctx.policy, batch, cfg.temperature).logprobs) : null;
+    }
   }
 }
 
@@ -101,78 +121,90 @@ function accumulate(vars: ReadonlyMap<string, tf.Variable>, acc: Grads | null, g
   return next;
 }
 
-/** One chunk's forward and backward: its loss share, its metrics and its gradients. */
-async function chunkGradients(ctx: UpdateContext, c: Chunk, opt: LossOptions, T: number): Promise<{ loss: number; metrics: Record<string, number>; grads: tf.NamedTensorMap }> {
-  let metricTensors: ReturnType<typeof grpoLoss>['metrics'] | null = null;
+/** One chunk's forward and backward: its loss share, its metric numerators and its gradients. */
+async function chunkGradients(ctx: UpdateContext, c: Chunk, opt: LossOptions, cfg: GRPOConfig, metrics: LossMetrics): Promise<{ loss: number; grads: tf.NamedTensorMap }> {
+  let out: ReturnType<typeof grpoLoss> | null = null;
   const { value, grads } = tf.variableGrads(() => {
-    const { logprobs, entropy } = tokenLogProbs(ctx.policy, c.batch, T);
-    const out = grpoLoss({ logprobs, oldLogprobs: c.old, refLogprobs: c.ref, advantages: c.adv, mask: c.mask, entropy }, opt);
-    metricTensors = out.metrics;
+    const { logprobs, entropy } = tokenLogProbs(ctx.policy, c.batch, cfg.temperature);
+    out = grpoLoss({ logprobs, oldLogprobs: c.old, refLogprobs: c.ref, advantages: c.adv, mask: c.mask, entropy }, { ...opt, normalizer: c.normalizer });
     for (const m of Object.values(out.metrics)) tf.keep(m);
     return out.loss;
   }, [...ctx.vars.values()]);
   const loss = (await value.data())[0]!;
   value.dispose();
-  return { loss, metrics: await readLossMetrics(metricTensors!), grads };
+  const o = out as unknown as ReturnType<typeof grpoLoss>;
+  const numerators = await readLossMetrics(o.metrics);
+  for (const [k, v] of Object.entries(numerators)) metrics.add(c.slice, k as LossMetricName, v, o.denominators[k as LossMetricName] === 'rows' ? c.adv.shape[0] : c.tokens);
+  return { loss, grads };
 }
 
-/** One μ pass: every chunk, then one optimizer step on the summed gradients. */
-async function pass(ctx: UpdateContext, chunks: Chunk[], opt: LossOptions, cfg: GRPOConfig, lr: number, sums: Record<string, number>): Promise<{ loss: number; gradNorm: number }> {
+/** Moves the reference toward the policy (TRL's SyncRefModelCallback): ref ← α·policy + (1 − α)·ref. */
+function syncReference(ctx: UpdateContext, alpha: number): void {
+  const ref = ctx.reference!.weights;
+  for (const [name, p] of ctx.vars) {
+    const r = ref.get(name)!;
+    r.assign(tf.tidy(() => tf.add(tf.mul(p, alpha), tf.mul(r, 1 - alpha))));
+  }
+}
+
+/** One optimizer step over one accumulation window's chunks. */
+async function windowStep(ctx: UpdateContext, chunks: Chunk[], opt: LossOptions, cfg: GRPOConfig, lr: number, metrics: LossMetrics): Promise<{ loss: number; gradNorm: number }> {
   let acc: Grads | null = null;
   let loss = 0;
-  const totalTokens = opt.normalizer!.tokens;
   try {
     for (const c of chunks) {
-      const r = await chunkGradients(ctx, c, opt, cfg.temperature);
+      const r = await chunkGradients(ctx, c, opt, cfg, metrics);
       loss += r.loss;
-      // Metrics are masked means per micro-batch: weight them by its token count.
-      for (const [k, v] of Object.entries(r.metrics)) sums[k] = (sums[k] ?? 0) + (v * c.tokens) / totalTokens;
       acc = accumulate(ctx.vars, acc, r.grads);
     }
     if (!Number.isFinite(loss)) throw new NonFiniteError('loss', `loss = ${loss}`);
-    return { loss, gradNorm: (await ctx.optimizer.step(acc!, lr)).gradNorm };
+    const { gradNorm } = await ctx.optimizer.step(acc!, lr);
+    if (cfg.sync_ref_model && ctx.reference && ctx.optimizer.stepCount % cfg.ref_model_sync_steps === 0) syncReference(ctx, cfg.ref_model_mixup_alpha);
+    return { loss, gradNorm };
   } finally {
     if (acc) for (const g of Object.values(acc)) g.dispose();
   }
 }
 
-function lossOptions(cfg: GRPOConfig, normalizer: { sequences: number; tokens: number }): LossOptions {
+export function lossOptions(cfg: GRPOConfig): LossOptions {
   return {
     lossType: cfg.loss_type,
     epsilon: cfg.epsilon,
     epsilonHigh: epsilonHigh(cfg),
+    delta: cfg.delta,
     beta: cfg.beta,
     entropyCoef: cfg.entropy_coef,
+    importanceSamplingLevel: cfg.importance_sampling_level,
+    useBiasCorrectionKl: cfg.use_bias_correction_kl,
+    topEntropyQuantile: cfg.top_entropy_quantile,
+    sapoTemperaturePos: cfg.sapo_temperature_pos,
+    sapoTemperatureNeg: cfg.sapo_temperature_neg,
     maxCompletionLength: cfg.max_completion_length,
-    normalizer,
   };
 }
 
-/** μ passes of clipped-surrogate updates on one batch of scored groups. */
+/** μ passes over one batch of scored groups; the loss and metrics are means over passes and slices. */
 export async function update(ctx: UpdateContext, groups: Group[], advantages: number[], cfg: GRPOConfig, lr: number, hooks: UpdateHooks): Promise<Record<string, number>> {
   const chunks: Chunk[] = [];
   try {
     prepareChunks(ctx, groups, advantages, cfg, chunks);
-    const totalTokens = chunks.reduce((a, c) => a + c.tokens, 0);
-    // Every micro-batch divides by the whole batch's counts, so the summed gradient is the whole batch's.
-    const opt = lossOptions(cfg, { sequences: advantages.length, tokens: Math.max(1, totalTokens) });
-    const sums: Record<string, number> = {};
+    const opt = lossOptions(cfg);
+    const windows = stepsPerGeneration(cfg) / cfg.gradient_accumulation_steps;
+    const metrics = new LossMetrics();
     let gradNorm = 0;
     let lossSum = 0;
     for (let it = 0; it < cfg.num_iterations; it++) {
       await hooks.onUpdate?.(it, cfg.num_iterations);
-      const r = await pass(ctx, chunks, opt, cfg, lr, sums);
-      gradNorm = r.gradNorm;
-      lossSum += r.loss;
+      for (let w = 0; w < windows; w++) {
+        const inWindow = chunks.filter((c) => Math.floor(c.slice / cfg.gradient_accumulation_steps) === w);
+        const r = await windowStep(ctx, inWindow, opt, cfg, lr, metrics);
+        gradNorm = r.gradNorm;
+        lossSum += r.loss;
+      }
+      metrics.endPass();
     }
-    const n = cfg.num_iterations;
-    const out: Record<string, number> = { policy_loss: lossSum / n, grad_norm: gradNorm };
-    for (const [k, v] of Object.entries(sums)) {
-      // TRL logs kl only when beta ≠ 0.
-      if (k === 'kl' && cfg.beta === 0) continue;
-      out[k] = v / n;
-    }
-    return out;
+    // policy_loss: the mean over optimizer steps of each step's loss, as TRL logs it.
+    return { policy_loss: lossSum / (cfg.num_iterations * windows), grad_norm: gradNorm, ...metrics.result(cfg.beta !== 0) };
   } finally {
     disposeChunks(chunks);
   }
