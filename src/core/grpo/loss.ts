@@ -155,8 +155,9 @@ function policyTerm(inp: LossInputs, w: tf.Tensor, adv: tf.Tensor, opt: LossOpti
     return { perToken: tf.neg(tf.mul(tf.mul(capped, adv), inp.logprobs)), clip: { cispo_clip_ratio: tf.cast(clipped, 'float32') } };
   }
   if (opt.lossType === 'sapo') {
-    const positive = tf.greater(tf.mul(tf.onesLike(w), adv), 0);
-    const gate = tf.where(positive, sapoGate(w, opt.sapoTemperaturePos), sapoGate(w, opt.sapoTemperatureNeg));
+    // Which temperature applies depends on the advantage alone (a constant, so no comparison is differentiated).
+    const positive = tf.cast(tf.greater(adv, 0), 'float32');
+    const gate = tf.add(tf.mul(positive, sapoGate(w, opt.sapoTemperaturePos)), tf.mul(tf.sub(1, positive), sapoGate(w, opt.sapoTemperatureNeg)));
     return { perToken: tf.neg(tf.mul(gate, adv)), clip: {} };
   }
   const clippedW = tf.clipByValue(w, 1 - opt.epsilon, 1 + opt.epsilonHigh);
