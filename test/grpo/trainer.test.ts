@@ -41,6 +41,10 @@ function make(config: Record<string, unknown> = {}, extra: Partial<TrainerOption
   return { policy, trainer };
 }
 
+function close(a: number, b: number, what: string): void {
+  expect(Math.abs(a - b), `${what}: ${a} vs ${b}`).toBeLessThan(1e-5 * Math.max(1, Math.abs(b)));
+}
+
 function snapshot(policy: ReturnType<typeof tinyModel>): Float32Array[] {
   return [...policy.weights.values()].map((v) => v.dataSync() as Float32Array).map((a) => Float32Array.from(a));
 }
@@ -50,7 +54,7 @@ describe('GRPOTrainer', () => {
     const { policy, trainer } = make({ reward_weights: [1, 0.5] });
     const before = snapshot(policy);
     const r = await trainer.trainStep();
-    for (const k of ['reward', 'reward_std', 'rewards/vowel/mean', 'frac_reward_zero_std', 'entropy', 'clip_ratio/low_mean', 'clip_ratio/high_mean', 'clip_ratio/region_mean', 'completions/mean_length', 'completions/clipped_ratio', 'policy_loss', 'grad_norm', 'learning_rate', 'tokens_per_s', 'rollout_time_s', 'update_time_s', 'num_tensors', 'bytes']) {
+    for (const k of ['reward', 'reward_std', 'rewards/vowel/mean', 'rewards/vowel/std', 'clip_ratio/low_min', 'clip_ratio/high_max', 'frac_reward_zero_std', 'entropy', 'clip_ratio/low_mean', 'clip_ratio/high_mean', 'clip_ratio/region_mean', 'completions/mean_length', 'completions/clipped_ratio', 'policy_loss', 'grad_norm', 'learning_rate', 'tokens_per_s', 'rollout_time_s', 'update_time_s', 'num_tensors', 'bytes']) {
       expect(r.metrics[k], k).toBeTypeOf('number');
       expect(Number.isFinite(r.metrics[k]), k).toBe(true);
     }
@@ -154,13 +158,22 @@ describe('GRPOTrainer', () => {
     expect(r.metrics['scaffold/still_failed']).toBe(2);
   });
 
-  it.each(['grpo', 'bnpo', 'dapo', 'dr_grpo'])('micro-batches give the same step as the whole batch (%s, with KL, μ = 2)', async (lossType) => {
-    const cfg = { loss_type: lossType, beta: 0.1, num_iterations: 2, entropy_coef: 0.01, seed: 3, mask_truncated_completions: true };
+  it.each([
+    ['grpo', 'token'],
+    ['bnpo', 'token'],
+    ['dapo', 'token'],
+    ['dr_grpo', 'token'],
+    ['cispo', 'token'],
+    ['sapo', 'token'],
+    ['grpo', 'sequence'],
+    ['dapo', 'sequence'],
+  ])('micro-batches give the same step as the whole batch (%s, %s level, with KL, μ = 2)', async (lossType, level) => {
+    const cfg = { loss_type: lossType, importance_sampling_level: level, beta: 0.1, num_iterations: 2, entropy_coef: 0.01, seed: 3, mask_truncated_completions: true };
     const whole = make(cfg);
     const micro = make({ ...cfg, micro_batch_size: 3 });
     const a = await whole.trainer.trainStep();
     const b = await micro.trainer.trainStep();
-    for (const k of ['policy_loss', 'grad_norm', 'entropy', 'kl', 'clip_ratio/region_mean']) {
+    for (const k of ['policy_loss', 'grad_norm', 'entropy', 'kl', ...(lossType === 'cispo' ? ['cispo_clip_ratio'] : lossType === 'sapo' ? [] : ['clip_ratio/region_mean'])]) {
       expect(Math.abs(b.metrics[k]! - a.metrics[k]!), `${k}: ${b.metrics[k]} vs ${a.metrics[k]}`).toBeLessThan(1e-5 * Math.max(1, Math.abs(a.metrics[k]!)));
     }
     const wa = snapshot(whole.policy);
@@ -168,6 +181,36 @@ describe('GRPOTrainer', () => {
     let maxDiff = 0;
     wa.forEach((x, i) => x.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - wb[i]![j]!)))));
     expect(maxDiff).toBeLessThan(1e-5);
+  });
+
+  it('gradient accumulation over two slices gives the whole batch’s step (grpo: equal slices)', async () => {
+    // No entropy bonus: TRL takes its mean per slice, which differs from the whole batch's when slices differ in length.
+    const cfg = { loss_type: 'grpo', beta: 0.1, seed: 4 };
+    const whole = make(cfg);
+    const sliced = make({ ...cfg, steps_per_generation: 2, gradient_accumulation_steps: 2, micro_batch_size: 3 });
+    const a = await whole.trainer.trainStep();
+    const b = await sliced.trainer.trainStep();
+    for (const k of ['policy_loss', 'grad_norm']) close(b.metrics[k]!, a.metrics[k]!, k);
+    const wa = snapshot(whole.policy);
+    const wb = snapshot(sliced.policy);
+    wa.forEach((x, i) => x.forEach((v, j) => expect(Math.abs(v - wb[i]![j]!)).toBeLessThan(1e-5)));
+    expect((await sliced.trainer.exportState()).state.adamStep).toBe(1);
+  });
+
+  it('steps_per_generation = 2 takes two optimizer steps per generation, the second against the sampling policy', async () => {
+    const { trainer } = make({ steps_per_generation: 2, seed: 4, learning_rate: 5e-2 });
+    const r = await trainer.trainStep();
+    expect((await trainer.exportState()).state.adamStep).toBe(2);
+    expect(r.metrics.policy_loss).toBeTypeOf('number');
+  });
+
+  it('sync_ref_model with α = 1 every step makes the reference the policy: the next step’s KL is 0', async () => {
+    const synced = make({ beta: 0.1, sync_ref_model: true, ref_model_mixup_alpha: 1, ref_model_sync_steps: 1, seed: 6 });
+    const plain = make({ beta: 0.1, seed: 6 });
+    await synced.trainer.trainStep();
+    await plain.trainer.trainStep();
+    expect((await synced.trainer.trainStep()).metrics.kl).toBe(0);
+    expect((await plain.trainer.trainStep()).metrics.kl).toBeGreaterThan(0);
   });
 
   it('exportState/importState carry the step and AdamW moments into a fresh trainer (HF layout on disk)', async () => {
