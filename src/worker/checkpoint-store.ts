@@ -1,6 +1,6 @@
 /**
  * Where a session keeps its one resumable checkpoint: the model in Hub layout plus
- * trainer_state.json, optimizer.safetensors and session.json. OPFS in the browser (survives a
+ * optimizer.safetensors and session.json (which holds the trainer state). OPFS in the browser (survives a
  * reload), a Map in tests, a directory in the CLI.
  */
 
