@@ -2,7 +2,12 @@
  * Fixed-seed GRPO runs whose every metric (full precision) and every rollout view are printed as
  * JSON lines, to prove that a restructuring of the step changes no result:
  *
- *   npx tsx bench/grpo-fixed-seed.ts > /tmp/after.jsonl && diff test/fixtures/grpo-fixed-seed.jsonl /tmp/after.jsonl
+ *   npx tsx bench/grpo-fixed-seed.ts > /tmp/after.jsonl && cmp bench/grpo-fixed-seed.jsonl /tmp/after.jsonl
+ *
+ * bench/grpo-fixed-seed.jsonl is the current output; bench/grpo-fixed-seed.before.jsonl was recorded
+ * before issue 10 restructured the step (the restructured step reproduced it byte for byte; the
+ * TRL-parity changes that followed changed reward_std's definition, the unscored rows of the tiny
+ * runs' `len` reward, and the entropy bonus, on purpose).
  *
  * Runs: the tiny character-level model of test/grpo/helpers.ts under three configs that between
  * them take every branch of the step (KL, μ = 2, micro-batches, entropy bonus, scaffolding,
