@@ -213,6 +213,23 @@ describe('GRPOTrainer', () => {
     expect((await plain.trainer.trainStep()).metrics.kl).toBeGreaterThan(0);
   });
 
+  it('the new objectives run a real step without leaking a tensor (GSPO + top_entropy_quantile, cispo, sapo with RLOO, normalize_then_sum)', async () => {
+    for (const cfg of [
+      { importance_sampling_level: 'sequence', top_entropy_quantile: 0.5, num_iterations: 2, delta: 1.5, beta: 0.04, use_bias_correction_kl: true },
+      { loss_type: 'cispo', epsilon_high: 5, num_iterations: 2, min_p: 0.05, repetition_penalty: 1.2 },
+      { loss_type: 'sapo', advantage_estimator: 'rloo', scale_rewards: false },
+      { multi_objective_aggregation: 'normalize_then_sum', advantage_estimator: 'reinforce_pp', steps_per_generation: 2 },
+    ]) {
+      const { trainer, policy } = make(cfg);
+      await warmUp(policy);
+      await trainer.trainStep();
+      const before = tf.memory().numTensors;
+      const r = await trainer.trainStep();
+      expect(tf.memory().numTensors, JSON.stringify(cfg)).toBe(before);
+      expect(Number.isFinite(r.metrics.policy_loss!), JSON.stringify(cfg)).toBe(true);
+    }
+  });
+
   it('exportState/importState carry the step and AdamW moments into a fresh trainer (HF layout on disk)', async () => {
     const a = make({ seed: 9 });
     await a.trainer.trainStep();

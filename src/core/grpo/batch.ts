@@ -15,7 +15,7 @@ export interface Group {
   tokens: number[][];
   finish: FinishReason[];
   texts: string[];
-  /** Weighted sum of the functions' scores; NaN where no function scored the completion. */
+  /** Weighted sum of the functions' scores, 0 where none scored it (the advantages treat such a row as unscored, from perFunction). */
   rewards: number[];
   perFunction: Record<string, (number | null)[]>;
 }
