@@ -67,7 +67,11 @@ export class Rollout {
    * prompts, so that resampled prompts follow the first ones in a reproducible order.
    */
   async collect(cfg: GRPOConfig, rng: Rng, stepRng: Rng, hooks: RolloutHooks): Promise<Batch> {
-    Object.assign(this, { cfg, rng, hooks, generation: { seconds: 0, tokens: 0 } });
+    // One collect at a time: these describe the step being collected.
+    this.cfg = cfg;
+    this.rng = rng;
+    this.hooks = hooks;
+    this.generation = { seconds: 0, tokens: 0 };
     const fresh = await this.round(this.o.problems.sample(stepRng, cfg.prompts_per_step), []);
     const { groups: scaffolded, scaffold } = cfg.scaffold_hard_problems ? await this.scaffold(fresh) : { groups: fresh, scaffold: null };
     const { groups, dropped, dynamicSampling } = cfg.drop_zero_std_groups
