@@ -204,6 +204,18 @@ describe('GRPOTrainer', () => {
     expect(r.metrics.policy_loss).toBeTypeOf('number');
   });
 
+  it('steps_per_generation copes with dynamic sampling leaving a batch it does not divide (a shorter last slice)', async () => {
+    let n = 0;
+    // The first prompt's group has no variance (dropped); the second's rewards all differ (kept).
+    const firstConstant = fromRewardFn({ name: 'mixed', fn: (_c, p) => (p.id.startsWith('w0') ? 1 : n++) });
+    const { trainer } = make({ prompts_per_step: 2, num_generations: 3, steps_per_generation: 2, drop_zero_std_groups: true, max_resample_rounds: 0, max_completion_length: 6, seed: 2 }, { rewards: [firstConstant] });
+    const r = await trainer.trainStep();
+    expect(r.metrics['dynamic_sampling/kept_groups']).toBe(1);
+    expect(r.updated).toBe(true);
+    expect(Number.isFinite(r.metrics.policy_loss!)).toBe(true);
+    expect((await trainer.exportState()).state.adamStep).toBe(2);
+  });
+
   it('sync_ref_model with α = 1 every step makes the reference the policy: the next step’s KL is 0', async () => {
     const synced = make({ beta: 0.1, sync_ref_model: true, ref_model_mixup_alpha: 1, ref_model_sync_steps: 1, seed: 6 });
     const plain = make({ beta: 0.1, seed: 6 });

@@ -75,16 +75,18 @@ function prepareChunks(ctx: UpdateContext, groups: Group[], advantages: number[]
   const { prompts, completions, drop } = rows(groups, cfg, ctx.pad);
   const perRow = rowTokens(completions, drop);
   const n = prompts.length;
-  const sliceRows = n / stepsPerGeneration(cfg);
+  // Dynamic sampling can leave fewer groups than steps_per_generation divides evenly: the last slice is then shorter.
+  const sliceRows = Math.ceil(n / stepsPerGeneration(cfg));
   const window = cfg.gradient_accumulation_steps;
   const count = (s: number, e: number) => perRow.slice(s, e).reduce((a, b) => a + b, 0);
   for (let slice = 0; slice * sliceRows < n; slice++) {
     const s0 = slice * sliceRows;
+    const s1 = Math.min(n, s0 + sliceRows);
     const w0 = Math.floor(slice / window) * window * sliceRows;
-    const normalizer = { sequences: sliceRows, tokens: Math.max(1, count(s0, s0 + sliceRows)), windowTokens: Math.max(1, count(w0, w0 + window * sliceRows)), accumulation: window };
-    const size = cfg.micro_batch_size > 0 ? Math.min(cfg.micro_batch_size, sliceRows) : sliceRows;
-    for (let s = s0; s < s0 + sliceRows; s += size) {
-      const e = Math.min(s0 + sliceRows, s + size);
+    const normalizer = { sequences: s1 - s0, tokens: Math.max(1, count(s0, s1)), windowTokens: Math.max(1, count(w0, w0 + window * sliceRows)), accumulation: window };
+    const size = cfg.micro_batch_size > 0 ? Math.min(cfg.micro_batch_size, s1 - s0) : s1 - s0;
+    for (let s = s0; s < s1; s += size) {
+      const e = Math.min(s1, s + size);
       const batch = packBatch(prompts.slice(s, e), completions.slice(s, e), ctx.pad);
       const L = batch.length;
       const maskData = Float32Array.from(batch.completionMask);
@@ -189,14 +191,15 @@ export async function update(ctx: UpdateContext, groups: Group[], advantages: nu
   try {
     prepareChunks(ctx, groups, advantages, cfg, chunks);
     const opt = lossOptions(cfg);
-    const windows = stepsPerGeneration(cfg) / cfg.gradient_accumulation_steps;
+    const windowOf = (c: Chunk) => Math.floor(c.slice / cfg.gradient_accumulation_steps);
+    const windows = Math.max(...chunks.map(windowOf)) + 1;
     const metrics = new LossMetrics();
     let gradNorm = 0;
     let lossSum = 0;
     for (let it = 0; it < cfg.num_iterations; it++) {
       await hooks.onUpdate?.(it, cfg.num_iterations);
       for (let w = 0; w < windows; w++) {
-        const inWindow = chunks.filter((c) => Math.floor(c.slice / cfg.gradient_accumulation_steps) === w);
+        const inWindow = chunks.filter((c) => windowOf(c) === w);
         const r = await windowStep(ctx, inWindow, opt, cfg, lr, metrics);
         gradNorm = r.gradNorm;
         lossSum += r.loss;
