@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { computeAdvantages as compute, sampleStd } from '../../src/core/grpo/advantages';
 import type { ScaleRewards } from '../../src/core/grpo/config';
 
-const computeAdvantages = (r: number[], G: number, scale: ScaleRewards) => compute(r, { numGenerations: G, scale, estimator: 'grpo', aggregation: 'sum_then_normalize' });
+const computeAdvantages = (r: number[], G: number, scale: ScaleRewards) => compute(r, { numGenerations: G, scale, estimator: 'grpo' });
 
 // Three groups of G = 4: mixed, all equal (zero std), mixed.
 const rewards = [1, 0, 0, 1, 0.5, 0.5, 0.5, 0.5, 2, 0, 1, 0];

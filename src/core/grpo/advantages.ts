@@ -11,7 +11,6 @@ export interface AdvantageOptions {
   numGenerations: number;
   scale: ScaleRewards;
   estimator: AdvantageEstimator;
-  aggregation: MultiObjectiveAggregation;
 }
 
 export interface AdvantageResult {
@@ -162,5 +161,5 @@ export function batchAdvantages(
   const columns = scoreColumns(groups);
   const rewards = combineRewards(columns, weights);
   if (cfg.multi_objective_aggregation === 'normalize_then_sum') return { rewards, ...computeAdvantagesNormalizeThenSum(columns, weights, cfg.num_generations) };
-  return { rewards, ...computeAdvantages(rewards, { numGenerations: cfg.num_generations, scale: cfg.scale_rewards, estimator: cfg.advantage_estimator, aggregation: cfg.multi_objective_aggregation }) };
+  return { rewards, ...computeAdvantages(rewards, { numGenerations: cfg.num_generations, scale: cfg.scale_rewards, estimator: cfg.advantage_estimator }) };
 }
