@@ -215,7 +215,7 @@ export async function run(argv: string[]): Promise<number> {
           exported = e;
           break;
         case 'state':
-          if (e.state === 'ready' && e.reason === 'max_steps reached') finished(null);
+          if (e.state === 'ready' && e.stop === 'max_steps') finished(null);
           break;
         default:
           break;
