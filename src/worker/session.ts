@@ -4,7 +4,7 @@
  * a callback. The Web Worker entry (training-worker.ts) and Node tests both drive it.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Command, GrpoConfigPatch, ModelSourceSpec, RunState, TaskSpec, UserRewardSpec, WorkerEvent, BackendName, BackendReport } from './protocol';
+import type { Command, StopReason, GrpoConfigPatch, ModelSourceSpec, RunState, TaskSpec, UserRewardSpec, WorkerEvent, BackendName, BackendReport } from './protocol';
 import { ConfigError, DEFAULT_CONFIG, validateConfig, type GRPOConfig } from '../core/grpo/config';
 import { GRPOTrainer, type PromptRenderer, type TextTokenizer } from '../core/grpo/trainer';
 import { NonFiniteError } from '../core/grpo/optimizer';
@@ -18,6 +18,7 @@ import { renderPrompt, ANSWER_CLOSE } from '../core/tasks/prompt';
 import { applyChatTemplate, makeCompleter } from '../core/probes/completer';
 import { runProbes } from '../core/probes/run';
 import { yieldToEventLoop } from './yield';
+import { rolloutViews } from './rollout-views';
 import { COMPLETE, type CheckpointStore } from './checkpoint-store';
 import { parseSafetensors, serializeSafetensors } from '../core/model/safetensors';
 import type { TrainerState } from '../core/grpo/trainer';
@@ -93,9 +94,9 @@ export class TrainingSession {
     return this.trainer;
   }
 
-  private setState(state: RunState, reason?: string): void {
+  private setState(state: RunState, reason?: string, stop?: StopReason): void {
     this.state = state;
-    this.emit(reason ? { type: 'state', state, reason } : { type: 'state', state });
+    this.emit({ type: 'state', state, ...(reason ? { reason } : {}), ...(stop ? { stop } : {}) });
   }
 
   private fail(e: unknown, next: RunState): void {
@@ -107,13 +108,13 @@ export class TrainingSession {
       this.emit({ type: 'error', code: 'non-finite', message: e.message });
     } else if (isWasmAbort(e)) {
       this.emit({ type: 'error', code: 'out-of-memory', message: WASM_ABORT_MESSAGE });
-      this.setState('error', WASM_ABORT_MESSAGE);
+      this.setState('error', WASM_ABORT_MESSAGE, 'failed');
       return;
     } else {
       const err = e instanceof Error ? e : new Error(String(e));
-      this.emit({ type: 'error', code: err.name || 'error', message: err.message });
+      this.emit({ type: 'error', code: 'internal', message: err.name && err.name !== 'Error' ? `${err.name}: ${err.message}` : err.message });
     }
-    this.setState(next, e instanceof Error ? e.message : String(e));
+    this.setState(next, e instanceof Error ? e.message : String(e), next === 'error' ? 'failed' : undefined);
   }
 
   /** Commands that touch the model run one after another; pause/stop only flip the state. */
@@ -135,7 +136,7 @@ export class TrainingSession {
           this.setState('stopping');
           await this.loop;
           await this.queue(() => this.autoSave());
-          this.setState('ready');
+          this.setState('ready', 'stopped by the user', 'stopped');
         }
         return;
       case 'setConfig':
@@ -324,7 +325,7 @@ export class TrainingSession {
       if (this.trainer.step >= this.trainer.config.max_steps) {
         this.emit({ type: 'log', level: 'info', message: `Reached max_steps = ${this.trainer.config.max_steps}.` });
         await this.autoSave();
-        this.setState('ready', 'max_steps reached');
+        this.setState('ready', 'max_steps reached', 'max_steps');
         return;
       }
       await yieldToEventLoop();
@@ -349,7 +350,7 @@ export class TrainingSession {
         },
       });
       this.emit({ type: 'metrics', step: r.step, metrics: r.metrics });
-      this.emit({ type: 'rollouts', step: r.step, groups: r.groups });
+      this.emit({ type: 'rollouts', step: r.step, groups: rolloutViews(r, this.textTokenizer()) });
       if (this.probeEvery > 0 && r.step % this.probeEvery === 0) await this.evalProbes();
       const saveEvery = this.opts.checkpointEvery ?? 10;
       if (saveEvery > 0 && r.step % saveEvery === 0) await this.autoSave();
