@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Frame, Page } from 'playwright-core';
 import { buildApp, ROOT, startDevServer, startPreview, type AppServer, type BuiltApp } from '../helpers/app-servers';
 import {
   artifactPath,
@@ -105,6 +105,12 @@ async function firstHour(server: AppServer, serverName: string, mode: WebGpuMode
       expect(await page.getByTestId('backend-badge').getAttribute('class')).not.toMatch(/backend-webgpu/);
 
       // Start with the default preset; pause while step 1 runs so the run stops (and saves) after it.
+      // A page that reloads itself during a run (vite finding a dependency late) loses the run.
+      let navigations = 0;
+      const onNav = (f: Frame) => {
+        if (f === page.mainFrame()) navigations++;
+      };
+      page.on('framenavigated', onNav);
       await page.getByRole('button', { name: /Start/ }).first().click();
       const phases = new Set<string>();
       const phase = async () => {
@@ -125,6 +131,8 @@ async function firstHour(server: AppServer, serverName: string, mode: WebGpuMode
       console.log(`[e2e] ${name}: page load → first step ${firstStepS.toFixed(1)} s on ${badge}, micro_batch_size "${microBatchSize}", phases shown: ${[...phases].join(', ')}; load average ${loadavg()[0]!.toFixed(2)}`);
       appendFileSync(TIMES, JSON.stringify(timing) + '\n');
       expect(firstStepS).toBeLessThan(FIRST_STEP_BOUND_S);
+      page.off('framenavigated', onNav);
+      expect(navigations, 'the page reloaded itself between Start and the first step').toBe(0);
       expect(Number(/\d+/.exec(microBatchSize ?? '')?.[0] ?? NaN), 'the auto-chosen micro_batch_size is shown').toBeGreaterThan(0);
 
       // Paused after step 1 with a checkpoint written.
