@@ -67,7 +67,7 @@ describe('tabzero train: files and config', () => {
     ['a bad line in the task file', (s) => writeFileSync(join(s.dir, 'sums.jsonl'), '{"question": "1+1", "answer": "2"}\n{oops'), /sums\.jsonl: Line 2: not valid JSON/],
     ['a 5 MB question in the task file', (s) => writeFileSync(join(s.dir, 'sums.jsonl'), JSON.stringify({ question: 'q'.repeat(5_000_000), answer: '1' })), /sums\.jsonl: Line 1: field "question" is 5,000,000 characters/],
     ['an unknown GRPO key', (s) => patch(s, { num_generation: 4 }), /GRPO config "num_generation": unknown key/],
-    ['top_p of 7 in the config', (s) => patch(s, { top_p: 7 }), /GRPO config "top_p": must be in \(0, 1\], got 7/],
+    ['top_p of 7 in the config', (s) => patch(s, { top_p: 7 }), /GRPO config "top_p": must be between 0\.01 and 1, got 7/],
     ['--out is a file', (s) => writeFileSync(s.out, 'x'), /--out .*out is a file; give a directory/],
     ['--out under a file', (s) => (writeFileSync(join(s.dir, 'f'), 'x'), (s.out = join(s.dir, 'f', 'out'))), /--out .*f\/out cannot be a directory: part of its path is a file/],
     ['--out where nothing may be written', (s) => (s.out = '/sys/tabzero-cannot-write'), /--out \/sys\/tabzero-cannot-write cannot be created \(permission denied|--out \/sys\/tabzero-cannot-write .*(not writable|cannot)/],
@@ -110,15 +110,21 @@ describe('tabzero train: the model and the step', () => {
     expectRefused(await train(s), /n_embd \(16\) is not divisible by n_head \(3\)/);
   });
 
-  it('max_completion_length past the model context', async () => {
+  it('max_completion_length beyond any model', async () => {
     const s = trainSetup({ max_completion_length: 10_000_000 });
-    expectRefused(await train(s), /max_completion_length 10000000 it needs \d+ positions, but the model has 512 \(max_position_embeddings in config\.json\)\. Lower max_completion_length to \d+ or less/);
+    expectRefused(await train(s), /GRPO config "max_completion_length": must be between 1 and 8192, got 10000000/);
+    expect(existsSync(join(s.out, 'metrics.jsonl'))).toBe(false);
+  });
+
+  it('max_completion_length past the model context', async () => {
+    const s = trainSetup({ max_completion_length: 5000 });
+    expectRefused(await train(s), /max_completion_length 5000 it needs \d+ positions, but the model has 512 \(max_position_embeddings in config\.json\)\. Lower max_completion_length to \d+ or less/);
     expect(existsSync(join(s.out, 'metrics.jsonl'))).toBe(false);
   });
 
   it('a batch that cannot fit is refused with its memory before allocating', async () => {
-    const s = trainSetup({ prompts_per_step: 4096, num_generations: 64 });
-    expectRefused(await train(s), /4096 prompts × 64 generations = 262144 completions .* needs about [\d.]+ GiB.* does not fit\. Lower prompts_per_step, num_generations or max_completion_length/);
+    const s = trainSetup({ prompts_per_step: 1024, num_generations: 256 });
+    expectRefused(await train(s), /1024 prompts × 256 generations = 262144 completions .* needs about [\d.]+ GiB.* does not fit\. Lower prompts_per_step, num_generations or max_completion_length/);
   });
 });
 

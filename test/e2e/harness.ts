@@ -1,7 +1,7 @@
 /**
  * End-to-end plumbing: Debian's Chromium driven by playwright-core, with a fresh profile per launch,
- * in the WebGPU configurations a user's machine without a GPU can have (see DESIGN.md), plus helpers
- * that read what the page shows. The app itself is served by test/helpers/app-servers.ts.
+ * in the WebGPU configurations a user's machine without a GPU can have (see docs/ARCHITECTURE.md),
+ * plus helpers that read what the page shows. The app itself is served by test/helpers/app-servers.ts.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
