@@ -4,7 +4,7 @@
  */
 import type { Command, WorkerEvent } from './protocol';
 import { TrainingSession } from './session';
-import { initBackend } from '../core/backend';
+import { chooseBackend } from '../core/backend-choice';
 import { opfsStore } from './checkpoint-store';
 
 interface WorkerScope {
@@ -28,7 +28,8 @@ function post(e: WorkerEvent): void {
 }
 
 const session = new TrainingSession(post, {
-  initBackend: (preferred) => initBackend(preferred ?? 'webgpu', { wasmPaths }),
+  // Timed on each available backend; the user's explicit choice wins but is still measured.
+  initBackend: (explicit) => chooseBackend({ wasmPaths, ...(explicit ? { explicit } : {}) }),
   embedded: { kind: 'url', baseUrl: new URL('models/tabzero-tiny/', base).href },
   checkpoints: opfsStore(),
 });
