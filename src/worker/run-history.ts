@@ -50,7 +50,7 @@ export class RunHistoryRecorder {
 
   /** Only the steps up to `step`: a checkpoint's history ends where its weights do. */
   upTo(step: number): RunHistory {
-    return { metrics: this.h.metrics.filter((m) => m.step <= step), probes: this.h.probes.filter((p) => p.step <= step), log: this.h.log };
+    return { metrics: this.h.metrics.filter((m) => m.step <= step), probes: this.h.probes.filter((p) => p.step <= step), log: [...this.h.log] };
   }
 
   encode(step: number): Uint8Array {

@@ -340,7 +340,7 @@ export class TrainingSession {
       this.savedStep = record.state.step;
       // The saved run's charts, probes and log first, so the page draws them before new steps.
       this.history.reset(decodeHistory(this.resumeFiles?.get(HISTORY_FILE)));
-      this.emit({ type: 'history', history: this.history.value });
+      this.emit({ type: 'history', history: this.history.upTo(record.state.step) });
       this.emit({ type: 'resumed', step: record.state.step, config: { ...config }, probeEvery: this.probeEvery, task: taskSpec });
       this.emit({ type: 'log', level: 'info', message: `Resumed at step ${record.state.step}.` });
       this.resumeFiles = null;
