@@ -383,12 +383,15 @@ export class TrainingSession {
       const m = microBatchAfterAbort(loaded.model.config, config, this.promptLength, backendLimit(this.backend?.name ?? 'cpu'), plan.microBatchSize * 2);
       this.emit({ type: 'log', level: 'warn', message: `This step needs about ${Math.round(plan.estimatedBytes / 2 ** 20)} MB, more than the ${Math.round(plan.limitBytes / 2 ** 20)} MB ${this.backend?.name ?? 'cpu'} allows: set micro_batch_size to ${m} or lower prompts_per_step × num_generations or max_completion_length.` });
     }
-    return validateConfig({ ...config, micro_batch_size: plan.microBatchSize });
+    this.plannedConfig = validateConfig({ ...config, micro_batch_size: plan.microBatchSize });
+    return this.plannedConfig;
   }
+
+  private plannedConfig: GRPOConfig | null = null;
 
   /** The out-of-memory message, with the micro_batch_size to set. */
   private outOfMemory(): string {
-    const cfg = this.trainer?.config;
+    const cfg = this.trainer?.config ?? this.plannedConfig;
     if (!cfg || !this.loaded) return outOfMemoryMessage(this.backend?.name ?? 'wasm', null, null);
     const used = cfg.micro_batch_size > 0 ? cfg.micro_batch_size : cfg.prompts_per_step * cfg.num_generations;
     return outOfMemoryMessage(this.backend?.name ?? 'wasm', used, microBatchAfterAbort(this.loaded.model.config, cfg, this.promptLength, backendLimit(this.backend?.name ?? 'wasm'), used));
