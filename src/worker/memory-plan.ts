@@ -62,3 +62,39 @@ export function microBatchAfterAbort(model: ModelConfig, cfg: GRPOConfig, prompt
   const planned = planMemory(model, { ...cfg, micro_batch_size: 0 }, promptLength, limit).microBatchSize;
   return Math.max(1, Math.min(planned, Math.floor(used / 2)));
 }
+
+/** A run's memory plan and what an out-of-memory message needs of it, kept between Start and an abort. */
+export class RunMemory {
+  promptLength = 0;
+  plan: (MemoryPlan & { fits: boolean }) | null = null;
+  config: GRPOConfig | null = null;
+
+  /** The config the run uses (micro_batch_size chosen when auto), and a warning when even that does not fit. */
+  fit(model: ModelConfig, config: GRPOConfig, auto: boolean, promptLength: number, backend: BackendName): { config: GRPOConfig; warning: string | null } {
+    this.promptLength = promptLength;
+    const limit = backendLimit(backend);
+    const plan = planMemory(model, auto ? { ...config, micro_batch_size: 0 } : config, promptLength, limit);
+    this.plan = plan;
+    let warning: string | null = null;
+    if (!plan.fits) {
+      const m = microBatchAfterAbort(model, config, promptLength, limit, plan.microBatchSize * 2);
+      warning = `This step needs about ${Math.round(plan.estimatedBytes / 2 ** 20)} MB, more than the ${Math.round(plan.limitBytes / 2 ** 20)} MB ${backend} allows: set micro_batch_size to ${m}, or lower prompts_per_step × num_generations or max_completion_length.`;
+    }
+    this.config = { ...config, micro_batch_size: plan.microBatchSize };
+    return { config: this.config, warning };
+  }
+
+  /** The plan as the protocol sends it. */
+  get event(): MemoryPlan {
+    const { fits: _fits, ...plan } = this.plan!;
+    return plan;
+  }
+
+  /** [completions per backward pass when it failed, the micro_batch_size to set], or null when no run was planned. */
+  afterAbort(model: ModelConfig | null, current: GRPOConfig | null, backend: BackendName): [number, number] | null {
+    const cfg = current ?? this.config;
+    if (!cfg || !model) return null;
+    const used = cfg.micro_batch_size > 0 ? cfg.micro_batch_size : cfg.prompts_per_step * cfg.num_generations;
+    return [used, microBatchAfterAbort(model, cfg, this.promptLength, backendLimit(backend), used)];
+  }
+}

@@ -4,7 +4,7 @@
  * a callback. The Web Worker entry (training-worker.ts) and Node tests both drive it.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Command, GrpoConfigPatch, MemoryPlan, ModelSourceSpec, RunState, TaskSpec, UserRewardSpec, WorkerEvent, BackendName, BackendReport } from './protocol';
+import type { Command, GrpoConfigPatch, ModelSourceSpec, RunState, TaskSpec, UserRewardSpec, WorkerEvent, BackendName, BackendReport } from './protocol';
 import { ConfigError, DEFAULT_CONFIG, validateConfig, type GRPOConfig } from '../core/grpo/config';
 import { GRPOTrainer, type PromptRenderer, type TextTokenizer } from '../core/grpo/trainer';
 import { NonFiniteError } from '../core/grpo/optimizer';
@@ -22,7 +22,7 @@ import { COMPLETE, type CheckpointStore } from './checkpoint-store';
 import { parseSafetensors, serializeSafetensors } from '../core/model/safetensors';
 import type { TrainerState } from '../core/grpo/trainer';
 import { HISTORY_FILE, RunHistoryRecorder, decodeHistory } from './run-history';
-import { backendLimit, microBatchAfterAbort, planMemory } from './memory-plan';
+import { RunMemory } from './memory-plan';
 import { isBackendAbort, recreateBackend } from '../core/backend-recover';
 import { longestPrompt, outOfMemoryMessage, sameRewards, StopRequested } from './session-helpers';
 
@@ -82,7 +82,7 @@ export class TrainingSession {
   private savedStep: number | null = null;
   /** The backend aborted (out of memory): it and the model are re-created before the next run. */
   private broken = false;
-  private promptLength = 0;
+  private readonly memory = new RunMemory();
   private rewardFns: RewardFunction[] = [];
 
   constructor(
@@ -316,8 +316,11 @@ export class TrainingSession {
     // Resuming keeps the saved knobs unless the command changes some (a longer max_steps, say).
     const patch: Record<string, unknown> = { ...(record ? record.state.config : { reward_weights: weights }), ...this.pendingConfig, ...(cmd.config ?? {}) };
     let config: GRPOConfig = validateConfig(patch);
-    config = this.planMemory(config, record?.microBatchAuto ?? false);
-    this.emit({ type: 'memoryPlan', plan: this.publicPlan() });
+    const promptLength = longestPrompt(this.task, this.renderer(), this.textTokenizer(), config.scaffold_hard_problems);
+    const fitted = this.memory.fit(this.loaded.model.config, config, config.micro_batch_size === 0 || (record?.microBatchAuto ?? false), promptLength, this.backend?.name ?? 'cpu');
+    config = validateConfig({ ...fitted.config });
+    if (fitted.warning) this.emit({ type: 'log', level: 'warn', message: fitted.warning });
+    this.emit({ type: 'memoryPlan', plan: this.memory.event });
     this.probeEvery = record?.probeEvery ?? cmd.probeEvery ?? 0;
     if (cmd.probeCount !== undefined) this.probeCount = cmd.probeCount;
     this.runRecord = { model: this.loaded.label, task: taskSpec, builtinRewards: builtins, rewards: user, probeEvery: this.probeEvery };
@@ -363,38 +366,14 @@ export class TrainingSession {
     this.startLoop();
   }
 
-  private lastPlan: (MemoryPlan & { fits: boolean }) | null = null;
-
-  private publicPlan(): MemoryPlan {
-    const { fits: _fits, ...plan } = this.lastPlan!;
-    return plan;
-  }
   private resumeFiles: Map<string, Uint8Array> | null = null;
   private probeCount: number | null = null;
 
-  /** The memory plan of this run: with micro_batch_size 0 (auto) the run uses the chosen micro-batch. */
-  private planMemory(config: GRPOConfig, wasAuto: boolean): GRPOConfig {
-    const loaded = this.loaded!;
-    this.promptLength = longestPrompt(this.task!, this.renderer(), this.textTokenizer(), config.scaffold_hard_problems);
-    const auto = config.micro_batch_size === 0 || wasAuto;
-    const plan = planMemory(loaded.model.config, auto ? { ...config, micro_batch_size: 0 } : config, this.promptLength, backendLimit(this.backend?.name ?? 'cpu'));
-    this.lastPlan = plan;
-    if (!plan.fits) {
-      const m = microBatchAfterAbort(loaded.model.config, config, this.promptLength, backendLimit(this.backend?.name ?? 'cpu'), plan.microBatchSize * 2);
-      this.emit({ type: 'log', level: 'warn', message: `This step needs about ${Math.round(plan.estimatedBytes / 2 ** 20)} MB, more than the ${Math.round(plan.limitBytes / 2 ** 20)} MB ${this.backend?.name ?? 'cpu'} allows: set micro_batch_size to ${m} or lower prompts_per_step × num_generations or max_completion_length.` });
-    }
-    this.plannedConfig = validateConfig({ ...config, micro_batch_size: plan.microBatchSize });
-    return this.plannedConfig;
-  }
-
-  private plannedConfig: GRPOConfig | null = null;
-
   /** The out-of-memory message, with the micro_batch_size to set. */
   private outOfMemory(): string {
-    const cfg = this.trainer?.config ?? this.plannedConfig;
-    if (!cfg || !this.loaded) return outOfMemoryMessage(this.backend?.name ?? 'wasm', null, null);
-    const used = cfg.micro_batch_size > 0 ? cfg.micro_batch_size : cfg.prompts_per_step * cfg.num_generations;
-    return outOfMemoryMessage(this.backend?.name ?? 'wasm', used, microBatchAfterAbort(this.loaded.model.config, cfg, this.promptLength, backendLimit(this.backend?.name ?? 'wasm'), used));
+    const backend = this.backend?.name ?? 'wasm';
+    const r = this.memory.afterAbort(this.loaded?.model.config ?? null, this.trainer?.config ?? null, backend);
+    return outOfMemoryMessage(backend, r?.[0] ?? null, r?.[1] ?? null);
   }
 
   /** After an abort: a fresh backend, and the model again from where it came from. */
@@ -522,7 +501,7 @@ export class TrainingSession {
     const files = await this.modelFiles();
     const { state, optimizer } = await this.trainer.exportState();
     files.set('optimizer.safetensors', serializeSafetensors(optimizer));
-    const record: SessionRecord = { ...this.runRecord, state, microBatchAuto: this.lastPlan?.auto ?? false };
+    const record: SessionRecord = { ...this.runRecord, state, microBatchAuto: this.memory.plan?.auto ?? false };
     files.set(HISTORY_FILE, this.history.encode(state.step));
     // session.json is the completion marker: the store writes it last.
     files.set(COMPLETE, new TextEncoder().encode(JSON.stringify(record)));
