@@ -117,7 +117,8 @@ export async function chooseBackend(opts: ChooseOptions = {}): Promise<BackendRe
   else if (wasmMs !== null) measured = 'wasm';
 
   let why: string;
-  const gpuName = software ? `WebGPU adapter is a software renderer (${software})` : `WebGPU (${adapter ?? 'no adapter'})`;
+  const described = adapter !== null && !adapter.startsWith('WebGPU adapter (no description');
+  const gpuName = software ? `WebGPU adapter is a software renderer (${software})` : described ? `WebGPU (${adapter})` : 'WebGPU';
   if (measured === 'webgpu') why = wasmMs !== null ? `${gpuName} is ${ratio(wasmMs, gpuMs!)} faster than wasm here` : `${gpuName}; wasm could not run`;
   else if (measured === 'wasm') why = gpuMs !== null ? `${gpuName}: wasm is ${ratio(gpuMs, wasmMs!)} faster here` : `${unavailable[0] ?? 'no WebGPU'}: using wasm`;
   else why = `neither WebGPU nor wasm could run (${unavailable.join('; ')}): using the plain JavaScript cpu backend, which is much slower`;
