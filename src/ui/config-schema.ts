@@ -65,6 +65,8 @@ export interface Preset {
   help: string;
   values: GrpoFormConfig;
   probeEvery: number;
+  /** Held-out problems per probe (the start command's probeCount): large enough that a change shows beyond its interval. */
+  probeCount: number;
 }
 
 export const PRESETS: readonly Preset[] = [
@@ -74,6 +76,7 @@ export const PRESETS: readonly Preset[] = [
     help: 'The embedded model’s planted habit is gone in about ten steps (plain probe accuracy ~31% → ~50% on wasm in Node at these settings).',
     values: { num_generations: 8, prompts_per_step: 16, learning_rate: 1e-4, beta: 0, max_completion_length: 128, temperature: 1, loss_type: 'dapo', scale_rewards: 'group', num_iterations: 1, warmup_ratio: 0, lr_scheduler_type: 'constant' },
     probeEvery: 5,
+    probeCount: 128,
   },
   {
     id: 'student',
@@ -81,6 +84,7 @@ export const PRESETS: readonly Preset[] = [
     help: 'The README’s measured run on the embedded model (docs/grpo-run-config.json); change one knob at a time and watch the effect.',
     values: { num_generations: 8, prompts_per_step: 16, learning_rate: 5e-5, beta: 0, max_completion_length: 128, temperature: 1, loss_type: 'dapo', scale_rewards: 'group', num_iterations: 1, warmup_ratio: 0, lr_scheduler_type: 'constant' },
     probeEvery: 10,
+    probeCount: 96,
   },
   {
     id: 'researcher',
@@ -88,6 +92,7 @@ export const PRESETS: readonly Preset[] = [
     help: 'TRL-like defaults with a KL penalty and DAPO clip-higher, for real Hub models.',
     values: { num_generations: 8, prompts_per_step: 8, learning_rate: 1e-6, beta: 0.04, epsilon: 0.2, epsilon_high: 0.28, max_completion_length: 256, temperature: 1, loss_type: 'dapo', scale_rewards: 'group', num_iterations: 2, warmup_ratio: 0.1, lr_scheduler_type: 'cosine', max_grad_norm: 1 },
     probeEvery: 20,
+    probeCount: 64,
   },
 ];
 

@@ -435,11 +435,14 @@ export class TrainingSession {
           if (s % every === 0) {
             this.emit({ type: 'progress', phase: 'rollout', done: s + 1, total });
             await yieldToEventLoop();
+            // Stop mid-rollout ends the step before any update: the model stays as it was.
+            if (this.state === 'stopping') throw new StopRequested();
           }
         },
         onUpdate: async (pass, total) => {
           this.emit({ type: 'progress', phase: 'update', done: pass, total });
           await yieldToEventLoop();
+          if (pass === 0 && this.state === 'stopping') throw new StopRequested();
         },
       });
       this.emit({ type: 'metrics', step: r.step, metrics: r.metrics });

@@ -123,3 +123,17 @@ describe('resume after a reward error', () => {
     await send({ type: 'stop' });
   }, 120_000);
 });
+
+describe('Stop during a rollout', () => {
+  it('ends the step before its update', async () => {
+    const { session, events, send, until } = make();
+    await send({ type: 'load', source: { kind: 'embedded' } });
+    await send({ type: 'start', config: { ...CONFIG, max_completion_length: 48 }, task: { kind: 'toy-world', difficulty: 1 } });
+    await until(() => events.some((e) => e.type === 'progress' && e.phase === 'rollout'));
+    await send({ type: 'stop' });
+    expect(session.runState).toBe('ready');
+    expect(events.some((e) => e.type === 'metrics')).toBe(false);
+    expect(events.some((e) => e.type === 'progress' && e.phase === 'update')).toBe(false);
+    expect(session.currentTrainer!.step).toBe(0);
+  }, 120_000);
+});
