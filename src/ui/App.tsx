@@ -10,6 +10,8 @@ import { ProbePanel } from './components/ProbePanel';
 import { RewardEditor } from './components/RewardEditor';
 import { RolloutViewer } from './components/RolloutViewer';
 import { ErrorList, LoadBanner, ResumeBanner, RewardErrorNotice, WebGpuBanner } from './components/Banners';
+import { BackendBadge } from './components/BackendBadge';
+import { LectureView } from './components/LectureView';
 import { handleShortcut } from './shortcuts';
 import { useAppStore, useStoreApi } from './store-context';
 
@@ -54,18 +56,11 @@ export function formatParams(n: number): string {
   return String(n);
 }
 
-function BackendBadge() {
-  const backend = useAppStore((s) => s.backend);
+function ModelBadges() {
   const model = useAppStore((s) => s.model);
   const timing = useAppStore((s) => s.timing);
   return (
-    <div className="badges">
-      {backend && (
-        <span className={`badge backend-${backend.name}`} data-testid="backend-badge" title={backend.adapter ?? 'no GPU adapter'}>
-          {backend.name}
-          {backend.adapter ? ` · ${backend.adapter}` : ''}
-        </span>
-      )}
+    <>
       {model && (
         <span className="badge" title={`${model.name}: ${model.arch}, vocabulary ${model.vocabSize}`}>
           {shortModelName(model.name)} · {formatParams(model.params)} params
@@ -76,7 +71,7 @@ function BackendBadge() {
           first step after {(timing.firstStepAt / 1000).toFixed(1)} s
         </span>
       )}
-    </div>
+    </>
   );
 }
 
@@ -85,13 +80,18 @@ export function App() {
   const [tab, setTab] = useState<TabId>('train');
   const [theme, setTheme] = useState<Theme>(() => readPref<Theme>('tabzero-theme', typeof matchMedia !== 'undefined' && matchMedia('(prefers-color-scheme: light)').matches ? 'light' : 'dark'));
   const [large, setLarge] = useState(() => readPref<string>('tabzero-large', 'off') === 'on');
+  const lecture = useAppStore((s) => s.lecture);
+  const setLecture = useAppStore((s) => s.setLecture);
 
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
     document.documentElement.dataset.large = large ? 'on' : 'off';
+    document.documentElement.dataset.lecture = lecture ? 'on' : 'off';
     writePref('tabzero-theme', theme);
     writePref('tabzero-large', large ? 'on' : 'off');
-  }, [theme, large]);
+    // A lecturer who reloads the page stays in the projector view.
+    writePref('tabzero-lecture', lecture ? 'on' : 'off');
+  }, [theme, large, lecture]);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -102,63 +102,90 @@ export function App() {
     return () => window.removeEventListener('keydown', onKey);
   }, [api]);
 
-  const styleKey = `${theme}-${large}`;
+  const styleKey = `${theme}-${large}-${lecture}`;
   return (
-    <div className="app">
+    <div className={`app ${lecture ? 'lecture' : ''}`}>
       <header className="topbar">
         <h1>
-          TabZero <small>GRPO in a browser tab</small>
+          TabZero {!lecture && <small>GRPO in a browser tab</small>}
         </h1>
-        <BackendBadge />
+        {lecture && <Controls compact />}
+        <div className="badges">
+          <BackendBadge short={lecture} />
+          {!lecture && <ModelBadges />}
+        </div>
         <div className="view-toggles">
-          <button type="button" className="small" onClick={() => setLarge(!large)} aria-pressed={large} title="Large type for lectures">
-            A{large ? '−' : '+'}
+          <button
+            type="button"
+            className={`small ${lecture ? 'active' : ''}`}
+            data-testid="lecture-toggle"
+            onClick={() => setLecture(!lecture)}
+            aria-pressed={lecture}
+            title="Projector view: large charts and the base-vs-now table, no sidebar, high-contrast dark theme"
+          >
+            {lecture ? '✕ Projector view' : 'Projector view'}
           </button>
-          <button type="button" className="small" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} title="Switch theme">
-            {theme === 'dark' ? '☀ Light' : '☾ Dark'}
-          </button>
+          {!lecture && (
+            <>
+              <button type="button" className="small" onClick={() => setLarge(!large)} aria-pressed={large} title="Large type for lectures">
+                A{large ? '−' : '+'}
+              </button>
+              <button type="button" className="small" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} title="Switch theme">
+                {theme === 'dark' ? '☀ Light' : '☾ Dark'}
+              </button>
+            </>
+          )}
         </div>
       </header>
       <WebGpuBanner />
       <LoadBanner />
       <ResumeBanner />
       <ErrorList />
-      <RewardErrorNotice onOpen={() => setTab('reward')} />
-      <div className="layout">
-        <aside className="sidebar">
-          <Controls />
-          <details className="config-details" open>
-            <summary>GRPO settings (TRL names)</summary>
-            <ConfigForm />
-          </details>
-          <p className="shortcuts">
-            <kbd>space</kbd> pause / resume · <kbd>s</kbd> one step
-          </p>
-        </aside>
-        <main className="main">
-          <nav className="tabs" role="tablist">
-            {TABS.map(([id, label]) => (
-              <button key={id} type="button" role="tab" aria-selected={tab === id} className={tab === id ? 'active' : ''} onClick={() => setTab(id)}>
-                {label}
-              </button>
-            ))}
-          </nav>
-          <div className="tab-body" role="tabpanel">
-            {tab === 'train' && (
-              <>
-                <Dashboard styleKey={styleKey} />
-                <h2 className="section-title">Probes: does the policy use a plan, use knowledge, decompose?</h2>
-                <ProbePanel styleKey={styleKey} />
-              </>
-            )}
-            {tab === 'rollouts' && <RolloutViewer />}
-            {tab === 'reward' && <RewardEditor />}
-            {tab === 'model' && <ModelPanel />}
-            {tab === 'export' && <ExportPanel />}
-            {tab === 'log' && <LogPanel />}
-          </div>
-        </main>
-      </div>
+      <RewardErrorNotice
+        onOpen={() => {
+          setLecture(false);
+          setTab('reward');
+        }}
+      />
+      {lecture ? (
+        <LectureView styleKey={styleKey} />
+      ) : (
+        <div className="layout">
+          <aside className="sidebar">
+            <Controls />
+            <details className="config-details" open>
+              <summary>GRPO settings (TRL names)</summary>
+              <ConfigForm />
+            </details>
+            <p className="shortcuts">
+              <kbd>space</kbd> pause / resume · <kbd>s</kbd> one step
+            </p>
+          </aside>
+          <main className="main">
+            <nav className="tabs" role="tablist">
+              {TABS.map(([id, label]) => (
+                <button key={id} type="button" role="tab" aria-selected={tab === id} className={tab === id ? 'active' : ''} onClick={() => setTab(id)}>
+                  {label}
+                </button>
+              ))}
+            </nav>
+            <div className="tab-body" role="tabpanel">
+              {tab === 'train' && (
+                <>
+                  <Dashboard styleKey={styleKey} />
+                  <h2 className="section-title">Probes: does the policy use a plan, use knowledge, decompose?</h2>
+                  <ProbePanel styleKey={styleKey} />
+                </>
+              )}
+              {tab === 'rollouts' && <RolloutViewer />}
+              {tab === 'reward' && <RewardEditor />}
+              {tab === 'model' && <ModelPanel />}
+              {tab === 'export' && <ExportPanel />}
+              {tab === 'log' && <LogPanel />}
+            </div>
+          </main>
+        </div>
+      )}
     </div>
   );
 }

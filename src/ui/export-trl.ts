@@ -1,19 +1,45 @@
 /**
- * Writes a TRL script that reproduces the page's run settings: a GRPOConfig with the same knobs
- * and reward-function stubs, so a researcher can move from the tab to a GPU box.
- * Pure: config in, Python text out.
+ * The run as a TRL script that runs: a GRPOConfig with the same knobs, the task as a dataset file
+ * whose `prompt` column is TabZero's own prompt text, and the reward functions in Python with the
+ * page's rules (answer reading, the format rule, SPARKLE's hierarchical reward, the Countdown check).
+ * JavaScript rewards are translated where they are simple, otherwise stubbed with the source in a comment.
+ * Pure: settings in, file texts out.
  */
 import type { TaskSpec, UserRewardSpec } from '../worker/protocol';
+import type { Problem } from '../core/types';
+import { createTask, jsonlTask } from '../core/tasks';
+import { parseJsonl } from '../core/tasks/jsonl';
+import { renderPrompt } from '../core/tasks/prompt';
+import { Rng } from '../core/rng';
 import { CONFIG_FIELDS, type ConfigValue, type GrpoFormConfig } from './config-schema';
+import { pyString, translateReward, UntranslatableError } from './trl/js-to-python';
+import rewardsRuntime from './trl/tabzero_rewards.py?raw';
+
+/** Where TRL loads the model from: a Hub repo id, or a local folder with the exported files. */
+export type TrlModelRef = { kind: 'hub'; repo: string } | { kind: 'local'; path: string };
 
 export interface TrlExportInput {
   config: GrpoFormConfig;
-  /** A Hub repo id where the model came from the Hub; otherwise a local path the user fills in. */
-  modelId: string;
+  model: TrlModelRef;
   task: TaskSpec;
   builtinRewards: { name: string; weight: number }[];
   userRewards: UserRewardSpec[];
+  /** Problems to write for generated tasks (toy world, Countdown). */
+  trainProblems?: number;
 }
+
+export interface TrlExport {
+  script: { name: string; text: string };
+  dataset: { name: string; text: string; rows: number };
+  /** User rewards that became stubs, with the reason (shown in the page beside the download). */
+  stubbed: { name: string; reason: string }[];
+}
+
+export class TrlExportError extends Error {
+  override name = 'TrlExportError';
+}
+
+export const DEFAULT_TRAIN_PROBLEMS = 2000;
 
 export function pythonLiteral(v: ConfigValue): string {
   if (v === null) return 'None';
@@ -22,8 +48,7 @@ export function pythonLiteral(v: ConfigValue): string {
     if (!Number.isFinite(v)) return v > 0 ? 'float("inf")' : v < 0 ? 'float("-inf")' : 'float("nan")';
     return String(v);
   }
-  // JSON string escapes (\n, \", \uXXXX) mean the same in Python.
-  return JSON.stringify(v);
+  return pyString(v);
 }
 
 export function pythonIdentifier(name: string): string {
@@ -32,43 +57,117 @@ export function pythonIdentifier(name: string): string {
   return `${id}_reward`;
 }
 
-const BUILTIN_BODIES: Record<string, string[]> = {
-  correctness: [
-    '"""1.0 when the text inside <answer>...</answer> equals the reference answer."""',
-    'out = []',
-    'for c, a in zip(completions, answer):',
-    '    text = c if isinstance(c, str) else c[0]["content"]',
-    '    m = re.search(r"<answer>(.*?)</answer>", text, re.S)',
-    '    out.append(1.0 if m and m.group(1).strip() == str(a).strip() else 0.0)',
-    'return out',
-  ],
-  format: [
-    '"""1.0 when the completion has the <think>...</think><answer>...</answer> shape."""',
-    'pattern = re.compile(r"^\\s*<think>.*?</think>\\s*<answer>.*?</answer>\\s*$", re.S)',
-    'return [1.0 if pattern.match(c if isinstance(c, str) else c[0]["content"]) else 0.0 for c in completions]',
-  ],
-  hierarchical: [
-    '"""Partial credit per correct subproblem answer (TabZero\'s hierarchical reward); port it from src/core/rewards."""',
-    'raise NotImplementedError("port TabZero\'s hierarchical reward")',
-  ],
-};
+/**
+ * The model as TRL needs it. A Hub id stays a Hub id; a local path must be a folder path, not a URL or
+ * a description of picked files, since `from_pretrained` reads a directory.
+ */
+export function checkModelRef(ref: TrlModelRef): string {
+  if (ref.kind === 'hub') {
+    if (!/^[\w.-]+\/[\w.-]+$/.test(ref.repo.trim())) throw new TrlExportError(`"${ref.repo}" is not a Hub repo id (owner/name).`);
+    return ref.repo.trim();
+  }
+  const p = ref.path.trim();
+  if (p === '') throw new TrlExportError('Type the folder the model files are in (for example ./tabzero-tiny after downloading the trained model).');
+  if (/^[a-z]+:\/\//i.test(p)) throw new TrlExportError(`"${p}" is an address, not a folder: download the model files and give their folder.`);
+  if (/\bpicked files\b/.test(p)) throw new TrlExportError(`"${p}" is not a folder path: type the folder the model files are in.`);
+  return p;
+}
+
+/** A GSM8K-style thousands separator is not part of the number: "1,000" is written as 1000. */
+export function plainAnswer(answer: string): string {
+  const t = answer.trim();
+  return /^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$/.test(t) ? t.replace(/,/g, '') : t;
+}
+
+/** One dataset row: TabZero's prompt text plus the fields its reward functions read. */
+export function datasetRow(p: Problem): Record<string, unknown> {
+  const answer = plainAnswer(p.answer);
+  const row: Record<string, unknown> = { prompt: renderPrompt(p), answer, question: p.question, id: p.id, task: p.task };
+  // JavaScript rewards saw the answer as written ("1,072"); their Python versions get the same text.
+  if (answer !== p.answer) row.tabzero_answer = p.answer;
+  if (p.plan) row.plan = p.plan;
+  if (p.knowledge) row.knowledge = p.knowledge;
+  if (p.subproblems) row.subproblems = p.subproblems;
+  if (p.solution) row.solution = p.solution;
+  if (p.difficulty !== undefined) row.difficulty = p.difficulty;
+  if (p.meta) row.meta = p.meta;
+  return row;
+}
+
+/** The problems TabZero trains on: a generated task's training split, or an imported file without its held-out probe problems. */
+export function trainProblems(task: TaskSpec, n: number, seed: number): Problem[] {
+  if (task.kind === 'jsonl') {
+    const all = parseJsonl(task.text, task.name);
+    const held = new Set(jsonlTask(task.name, all).probeSet(0, all.length).map((p) => p.question));
+    return all.filter((p) => !held.has(p.question));
+  }
+  const t = createTask(task);
+  const rng = new Rng(seed);
+  const seen = new Set<string>();
+  const out: Problem[] = [];
+  for (let tries = 0; out.length < n && tries < n * 20; tries++) {
+    const [p] = t.sample(rng, 1);
+    if (!p || seen.has(p.id)) continue;
+    seen.add(p.id);
+    out.push(p);
+  }
+  return out;
+}
+
+export function datasetFileName(task: TaskSpec): string {
+  if (task.kind === 'jsonl') return `tabzero-${task.name.replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_') || 'data'}-train.jsonl`;
+  if (task.kind === 'toy-world') return `tabzero-toy-world${task.difficulty ? `-d${task.difficulty}` : ''}-train.jsonl`;
+  return 'tabzero-countdown-train.jsonl';
+}
 
 function indent(lines: string[], by = '    '): string {
   return lines.map((l) => (l ? by + l : l)).join('\n');
 }
 
-function datasetLines(task: TaskSpec): string[] {
-  switch (task.kind) {
-    case 'jsonl':
-      return [`dataset = load_dataset("json", data_files=${pythonLiteral(task.name)}, split="train")`, '# Each row needs a "prompt" and an "answer" column.'];
-    case 'countdown':
-      return ['# TabZero generated Countdown problems in the page; export them as JSONL or use a Hub copy.', 'dataset = load_dataset("json", data_files="countdown.jsonl", split="train")'];
-    case 'toy-world':
-      return ['# TabZero generated toy-world problems in the page; export them as JSONL (prompt, answer) first.', 'dataset = load_dataset("json", data_files="toy-world.jsonl", split="train")'];
-  }
+function jsComment(source: string): string[] {
+  return source.split('\n').map((l) => `#   ${l}`);
 }
 
-export function exportTrlScript(input: TrlExportInput): string {
+const BUILTIN_FUNCTIONS: Record<string, string> = {
+  correctness: 'correctness_reward',
+  format: 'format_reward',
+  hierarchical: 'hierarchical_reward',
+};
+
+interface RewardEntry {
+  fn: string;
+  weight: number;
+  code: string | null;
+}
+
+function userReward(u: UserRewardSpec, taken: Set<string>, stubbed: TrlExport['stubbed']): RewardEntry {
+  let fn = pythonIdentifier(u.name);
+  while (taken.has(fn)) fn = `${fn}_`;
+  taken.add(fn);
+  const jsFn = `${fn}_js`;
+  const head = [`# JavaScript reward "${u.name.replace(/\n/g, ' ')}" in TabZero:`, ...jsComment(u.source)];
+  let inner: string;
+  try {
+    inner = ['# Translated with JavaScript\'s meaning (tabzero_rewards helpers above).', translateReward(u.source, jsFn).python].join('\n');
+  } catch (e) {
+    if (!(e instanceof UntranslatableError)) throw e;
+    stubbed.push({ name: u.name, reason: e.message });
+    inner = [
+      `# Not translated automatically (it uses ${e.message}): port the JavaScript above by hand.`,
+      `def ${jsFn}(completion, problem):`,
+      `    raise NotImplementedError(${pyString(`port the JavaScript reward "${u.name}" (see the comment above)`)})`,
+    ].join('\n');
+  }
+  const wrapper = [
+    `def ${fn}(completions, **kwargs):`,
+    `    rows = problem_rows(len(completions), kwargs)`,
+    `    return [js_reward_value(${pyString(u.name)}, ${jsFn}(completion_text(c), r), i) for i, (c, r) in enumerate(zip(completions, rows))]`,
+  ].join('\n');
+  return { fn, weight: u.weight, code: [...head, inner, '', '', wrapper].join('\n') };
+}
+
+export function exportTrl(input: TrlExportInput): TrlExport {
+  const modelPath = checkModelRef(input.model);
   const c = input.config;
   const num = (name: string): number => {
     const v = c[name];
@@ -93,45 +192,84 @@ export function exportTrlScript(input: TrlExportInput): string {
   args.push(`per_device_train_batch_size=${num('prompts_per_step') * num('num_generations')}`);
   args.push('logging_steps=1');
 
-  const rewards = [
-    ...input.builtinRewards.filter((b) => b.weight !== 0).map((b) => ({ fn: pythonIdentifier(b.name), weight: b.weight, body: BUILTIN_BODIES[b.name] ?? ['raise NotImplementedError'], js: null as string | null })),
-    ...input.userRewards.map((u) => ({
-      fn: pythonIdentifier(u.name),
-      weight: u.weight,
-      body: [`"""Port of the JavaScript reward "${u.name.replace(/"/g, "'")}" (source above)."""`, `raise NotImplementedError("port ${u.name.replace(/["\\]/g, '')} from JavaScript")`],
-      js: u.source,
-    })),
+  const stubbed: TrlExport['stubbed'] = [];
+  const taken = new Set(Object.values(BUILTIN_FUNCTIONS));
+  const rewards: RewardEntry[] = [
+    ...input.builtinRewards
+      .filter((b) => b.weight !== 0)
+      .map((b) => {
+        const fn = BUILTIN_FUNCTIONS[b.name];
+        if (!fn) throw new TrlExportError(`The built-in reward "${b.name}" has no Python version; give it weight 0 to export.`);
+        return { fn, weight: b.weight, code: null };
+      }),
+    ...input.userRewards.map((u) => userReward(u, taken, stubbed)),
   ];
-  if (rewards.length > 0) args.push(`reward_weights=[${rewards.map((r) => pythonLiteral(r.weight)).join(', ')}]`);
+  if (rewards.length === 0) throw new TrlExportError('The run has no reward function with a non-zero weight.');
+  args.push(`reward_weights=[${rewards.map((r) => pythonLiteral(r.weight)).join(', ')}]`);
 
-  const fnBlocks = rewards.map((r) => {
-    const head = r.js === null ? [] : ['# JavaScript source in TabZero:', ...r.js.split('\n').map((l) => `#   ${l}`)];
-    return [...head, `def ${r.fn}(completions, answer, **kwargs):`, indent(r.body)].join('\n');
-  });
+  const problems = trainProblems(input.task, input.trainProblems ?? DEFAULT_TRAIN_PROBLEMS, num('seed'));
+  const datasetName = datasetFileName(input.task);
+  const datasetText = problems.map((p) => JSON.stringify(datasetRow(p))).join('\n') + '\n';
 
-  return [
+  const script = [
     '# Generated by TabZero: the same GRPO run under TRL.',
-    '# pip install trl datasets',
-    'import re',
+    '#   pip install trl datasets transformers',
+    `#   python ${'tabzero_grpo_trl.py'}    (with ${datasetName} beside it)`,
+    '# The prompts are TabZero\'s own text, ending in <think>, so completions start inside the reasoning.',
     '',
-    'from datasets import load_dataset',
-    'from trl import GRPOConfig, GRPOTrainer',
+    rewardsRuntime.trim(),
     '',
-    ...datasetLines(input.task),
     '',
-    ...fnBlocks.flatMap((b) => [b, '']),
+    '# ---- This run ----',
+    `MODEL = ${pyString(modelPath)}`,
+    `DATA_FILE = ${pyString(datasetName)}`,
+    '',
+    ...rewards.filter((r) => r.code !== null).flatMap((r) => [r.code!, '', '']),
+    `REWARD_FUNCS = [${rewards.map((r) => r.fn).join(', ')}]`,
+    '',
     ...(extensions.length ? ['# Settings TRL has no name for:', ...extensions, ''] : []),
-    'training_args = GRPOConfig(',
-    indent(args.map((a) => `${a},`)),
-    ')',
     '',
-    'trainer = GRPOTrainer(',
-    `    model=${pythonLiteral(input.modelId)},`,
-    `    reward_funcs=[${rewards.map((r) => r.fn).join(', ')}],`,
-    '    args=training_args,',
-    '    train_dataset=dataset,',
-    ')',
-    'trainer.train()',
+    'def with_chat_template(tokenizer, prompt):',
+    '    """As TabZero does for chat models: the question goes through the template, <think> stays raw after it."""',
+    '    i = prompt.rfind("\\n<think>")',
+    '    head, tail = (prompt, "") if i < 0 else (prompt[:i], prompt[i + 1:])',
+    '    return tokenizer.apply_chat_template([{"role": "user", "content": head}], tokenize=False, add_generation_prompt=True) + tail',
+    '',
+    '',
+    'def main():',
+    '    from datasets import load_dataset',
+    '    from transformers import AutoTokenizer',
+    '    from trl import GRPOConfig, GRPOTrainer',
+    '',
+    '    dataset = load_dataset("json", data_files=DATA_FILE, split="train")',
+    '    tokenizer = AutoTokenizer.from_pretrained(MODEL)',
+    '    if tokenizer.chat_template:',
+    '        dataset = dataset.map(lambda row: {"prompt": with_chat_template(tokenizer, row["prompt"])})',
+    '    training_args = GRPOConfig(',
+    indent(args.map((a) => `${a},`), '        '),
+    '    )',
+    '    trainer = GRPOTrainer(',
+    '        model=MODEL,',
+    '        processing_class=tokenizer,',
+    '        reward_funcs=REWARD_FUNCS,',
+    '        args=training_args,',
+    '        train_dataset=dataset,',
+    '    )',
+    '    trainer.train()',
+    '',
+    '',
+    'if __name__ == "__main__":',
+    '    main()',
     '',
   ].join('\n');
+  return { script: { name: 'tabzero_grpo_trl.py', text: script }, dataset: { name: datasetName, text: datasetText, rows: problems.length }, stubbed };
+}
+
+/** The folder name a model was loaded from, as a default local path for the export ("./tabzero-tiny"). */
+export function defaultModelRef(source: { kind: string; repo?: string; baseUrl?: string } | null, modelName: string | null, folder: string | null): TrlModelRef {
+  if (source?.kind === 'hub' && source.repo) return { kind: 'hub', repo: source.repo };
+  if (source?.kind === 'files') return { kind: 'local', path: folder ? `./${folder}` : '' };
+  const m = /([^/]+)\/?$/.exec((source?.kind === 'url' ? source.baseUrl : modelName) ?? '');
+  const name = m?.[1] && !/^https?:$/.test(m[1]) ? m[1] : 'tabzero-tiny';
+  return { kind: 'local', path: `./${name}` };
 }

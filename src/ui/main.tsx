@@ -2,8 +2,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
-import { hasWebGpu } from './components/Banners';
-import { decodeSettingsHash } from './config-schema';
+import { readShareLink } from './share-link';
 import { MockTrainingWorker } from './mock-worker';
 import { createAppStore, type AppState } from './store';
 import { StoreContext } from './store-context';
@@ -20,21 +19,41 @@ declare global {
 
 const params = new URLSearchParams(location.search);
 // `?mock` drives the page with made-up events: for demos of the UI and tests without a model.
-const client: WorkerClient = params.has('mock') ? clientFromPort(new MockTrainingWorker()) : createTrainingWorkerClient();
+const mockKind = params.get('mock');
+const client: WorkerClient = params.has('mock')
+  ? clientFromPort(new MockTrainingWorker({ backend: mockKind === 'wasm' || mockKind === 'swiftshader' ? mockKind : 'gpu' }))
+  : createTrainingWorkerClient();
 const store = createAppStore(client);
 window.tabzero = store;
 
-const shared = decodeSettingsHash(location.hash);
+const shared = readShareLink(location.hash);
 if (location.hash.length > 1) {
-  store.getState().setSettings({ config: shared.config, probeEvery: shared.probeEvery, preset: shared.preset ?? null });
-  if (shared.task === 'countdown') store.getState().setTask({ kind: 'countdown' });
-  for (const e of shared.errors) store.getState().handleEvent({ type: 'log', level: 'warn', message: `Ignored from the link: ${e.message}` });
+  const st = store.getState();
+  st.setSettings({ config: shared.config, probeEvery: shared.probeEvery, preset: shared.preset ?? null });
+  if (shared.task) st.setTask(shared.task);
+  if (shared.userRewards) st.setUserRewards(shared.userRewards);
+  if (shared.builtinRewards) st.setBuiltinWeights(shared.builtinRewards);
+  if (shared.lecture) st.setLecture(true);
+  if (shared.taskNote) st.handleEvent({ type: 'log', level: 'warn', message: shared.taskNote });
+  for (const e of shared.errors) st.handleEvent({ type: 'log', level: 'warn', message: `Ignored from the link: ${e.message}` });
 } else {
   store.getState().choosePreset('lecture');
 }
 
-// One click start: the embedded model loads at once where WebGPU exists; otherwise the banner offers wasm.
-if (hasWebGpu() && !params.has('noload')) store.getState().load({ kind: 'embedded' });
+let lecturePref = false;
+try {
+  lecturePref = localStorage.getItem('tabzero-lecture') === 'on';
+} catch {
+  // Preferences are a nicety; private mode may refuse them.
+}
+if (params.has('lecture')) store.getState().setLecture(params.get('lecture') !== '0');
+else if (lecturePref && location.hash.length <= 1) store.getState().setLecture(true);
+
+// The embedded model loads at once; the worker measures the backends and picks the faster
+// (?backend=wasm|webgpu|cpu forces one).
+const forced = params.get('backend');
+const backend = forced === 'wasm' || forced === 'webgpu' || forced === 'cpu' ? forced : undefined;
+if (!params.has('noload')) store.getState().load({ kind: 'embedded' }, backend);
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -7,9 +7,11 @@ import type {
   BackendName,
   BackendReport,
   Command,
+  MemoryPlan,
   ModelSourceSpec,
   ProbeReport,
   RolloutView,
+  RunHistory,
   RunState,
   TaskSpec,
   UserRewardSpec,
@@ -75,6 +77,14 @@ export interface AppState {
   /** The latest error per user reward function, shown inline in the editor. */
   rewardErrors: Record<string, ErrorReport>;
   checkpoints: { step: number; where: string }[];
+  /** The worker's memory estimate for the run and the micro_batch_size it uses. */
+  memoryPlan: MemoryPlan | null;
+  /** Start (or Resume) was sent and the worker has not yet answered with a state. */
+  starting: boolean;
+  /** The projector view: sidebar hidden, few large charts, high-contrast dark theme. */
+  lecture: boolean;
+  /** The name of the model folder the user picked or dropped (for the TRL export's default path). */
+  modelFolder: string | null;
   exported: { name: string; data: ArrayBuffer }[] | null;
   /** Wall-clock times (performance.now) of the first load command and first metrics event. */
   timing: { loadRequestedAt: number | null; firstStepAt: number | null };
@@ -104,6 +114,9 @@ export interface AppState {
   setTask(task: TaskSpec): void;
   setUserRewards(rewards: UserRewardSpec[]): void;
   setBuiltinWeight(name: BuiltinRewardWeight['name'], weight: number): void;
+  setBuiltinWeights(weights: BuiltinRewardWeight[]): void;
+  setLecture(on: boolean): void;
+  setModelFolder(name: string | null): void;
   dismissError(id: number): void;
   clearExported(): void;
 }
@@ -142,6 +155,40 @@ export function appendMetrics(h: MetricsHistory, step: number, metrics: Record<s
   return { steps, series };
 }
 
+/** Rebuilds the columns from a saved run's per-step metrics (sorted, one entry per step). */
+export function metricsFromHistory(rows: RunHistory['metrics']): MetricsHistory {
+  const sorted = [...rows].sort((a, b) => a.step - b.step);
+  let h = emptyMetrics();
+  for (const r of sorted) h = appendMetrics(h, r.step, r.metrics);
+  return h;
+}
+
+/** One report per step (the later one wins), in step order. */
+export function mergeProbes(a: readonly ProbeReport[], b: readonly ProbeReport[]): ProbeReport[] {
+  const byStep = new Map<number, ProbeReport>();
+  for (const r of [...a, ...b]) byStep.set(r.step, r);
+  return [...byStep.values()].sort((x, y) => x.step - y.step);
+}
+
+/** A checkpoint of a step already listed replaces that entry: a resumed run saves the same step again. */
+export function addCheckpoint(list: readonly { step: number; where: string }[], c: { step: number; where: string }, max = 20): { step: number; where: string }[] {
+  const out = list.filter((x) => x.step !== c.step);
+  out.push(c);
+  out.sort((x, y) => x.step - y.step);
+  return out.slice(-max);
+}
+
+/** Reward errors of functions that are gone or whose code changed point at code that no longer runs. */
+function keepRewardErrors(errors: Record<string, ErrorReport>, before: UserRewardSpec[], after: UserRewardSpec[]): Record<string, ErrorReport> {
+  const out: Record<string, ErrorReport> = {};
+  for (const [name, e] of Object.entries(errors)) {
+    const old = before.find((r) => r.name === name);
+    const cur = after.find((r) => r.name === name);
+    if (old && cur && old.source === cur.source) out[name] = e;
+  }
+  return out;
+}
+
 function now(): number {
   return typeof performance !== 'undefined' ? performance.now() : Date.now();
 }
@@ -170,6 +217,10 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
       errors: [],
       rewardErrors: {},
       checkpoints: [],
+      memoryPlan: null,
+      starting: false,
+      lecture: false,
+      modelFolder: null,
       exported: null,
       timing: { loadRequestedAt: null, firstStepAt: null },
       config: defaultConfig(),
@@ -187,7 +238,7 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
         switch (event.type) {
           case 'progress':
             if (event.phase === 'load') set({ loadProgress: { ...event } });
-            else set({ activity: { ...event } });
+            else set({ activity: { ...event }, starting: false });
             return;
           case 'loaded':
             set({ backend: event.backend, model: event.model, resumable: event.resumable, loadProgress: null });
@@ -198,10 +249,25 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
             set({ config: fromEngineConfig(event.config), probeEvery: event.probeEvery, task: event.task, preset: null });
             return;
           case 'state':
-            set({ runState: event.state, stateReason: event.reason ?? null });
+            set({ runState: event.state, stateReason: event.reason ?? null, starting: false });
             if (event.state !== 'loading') set({ loadProgress: null });
-            if (event.state !== 'running') set({ activity: null });
+            // A save can finish after a pause; probing and updates cannot.
+            if (event.state !== 'running') set((s) => ({ activity: s.activity?.phase === 'save' && event.state === 'paused' ? s.activity : null }));
             return;
+          case 'memoryPlan':
+            set({ memoryPlan: { ...event.plan } });
+            return;
+          case 'history': {
+            const h = event.history;
+            set((s) => {
+              // The saved log comes first; this session's lines (load, resume) follow it.
+              const saved: LogLine[] = h.log.map((l) => ({ ...l }));
+              const seen = new Set(saved.map((l) => `${l.time}|${l.message}`));
+              const logs = [...saved, ...s.logs.filter((l) => !seen.has(`${l.time}|${l.message}`))].slice(-MAX_LOG_LINES);
+              return { metrics: metricsFromHistory(h.metrics), probes: mergeProbes([], h.probes), logs };
+            });
+            return;
+          }
           case 'metrics':
             set((s) => ({
               metrics: appendMetrics(s.metrics, event.step, event.metrics),
@@ -218,7 +284,7 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
             });
             return;
           case 'checkpoint':
-            set((s) => ({ checkpoints: [...s.checkpoints.slice(-19), { step: event.step, where: event.where }] }));
+            set((s) => ({ checkpoints: addCheckpoint(s.checkpoints, { step: event.step, where: event.where }) }));
             return;
           case 'exported':
             set({ exported: event.files });
@@ -230,6 +296,7 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
           case 'error': {
             const report: ErrorReport = { id: nextErrorId++, code: event.code, message: event.message, reward: event.reward };
             set((s) => ({
+              starting: false,
               errors: [...s.errors.slice(-(MAX_ERRORS - 1)), report],
               rewardErrors: event.reward ? { ...s.rewardErrors, [event.reward.name]: report } : s.rewardErrors,
             }));
@@ -243,6 +310,9 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
         set((s) => ({
           lastSource: source,
           runState: 'loading',
+          // Old errors were about the previous model or backend; the log keeps them.
+          errors: [],
+          memoryPlan: null,
           loadProgress: { phase: 'load', done: 0, total: 1 },
           timing: s.timing.loadRequestedAt === null ? { ...s.timing, loadRequestedAt: now() } : s.timing,
         }));
@@ -250,8 +320,8 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
       },
       start(opts) {
         const s = get();
-        // Old errors of a function the user has since fixed would point at the wrong line.
-        set({ rewardErrors: {} });
+        // Old errors of a function the user has since fixed would point at the wrong line; the log keeps them all.
+        set({ rewardErrors: {}, errors: [], starting: true, memoryPlan: null });
         if (opts?.resume) {
           // A saved run continues with its own settings; the worker sends them back ('resumed') for the form.
           send({ type: 'start', resume: true });
@@ -269,11 +339,16 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
         });
       },
       pause: () => send({ type: 'pause' }),
-      resume: () => send({ type: 'resume' }),
+      resume() {
+        const s = get();
+        // After a reward error the user may have fixed the function: the worker rebuilds what changed.
+        set({ rewardErrors: {}, errors: s.errors.filter((e) => !e.reward && e.code !== 'reward'), starting: true });
+        send({ type: 'resume', rewards: s.userRewards.map((r) => ({ ...r })), builtinRewards: s.builtinRewards.filter((b) => b.weight !== 0).map((b) => ({ ...b })) });
+      },
       step: () => send({ type: 'step' }),
       stop: () => send({ type: 'stop' }),
       reset() {
-        set({ metrics: emptyMetrics(), rollouts: null, probes: [], checkpoints: [] });
+        set({ metrics: emptyMetrics(), rollouts: null, probes: [], checkpoints: [], errors: [] });
         send({ type: 'reset' });
       },
       save: () => send({ type: 'save' }),
@@ -296,10 +371,23 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
       },
       setProbeEvery: (n) => set({ probeEvery: n }),
       setTask: (task) => set({ task }),
-      setUserRewards: (rewards) => set({ userRewards: rewards }),
+      setUserRewards(rewards) {
+        set((s) => {
+          const rewardErrors = keepRewardErrors(s.rewardErrors, s.userRewards, rewards);
+          const live = new Set(Object.keys(rewardErrors));
+          // A banner about a function that was removed or rewritten is about code that no longer runs.
+          const errors = s.errors.filter((e) => !e.reward || live.has(e.reward.name));
+          return { userRewards: rewards, rewardErrors, errors };
+        });
+      },
       setBuiltinWeight(name, weight) {
         set((s) => ({ builtinRewards: s.builtinRewards.map((b) => (b.name === name ? { ...b, weight } : b)) }));
       },
+      setBuiltinWeights(weights) {
+        set((s) => ({ builtinRewards: s.builtinRewards.map((b) => ({ ...b, weight: weights.find((w) => w.name === b.name)?.weight ?? 0 })) }));
+      },
+      setLecture: (on) => set({ lecture: on }),
+      setModelFolder: (name) => set({ modelFolder: name }),
       dismissError(id) {
         set((s) => ({ errors: s.errors.filter((e) => e.id !== id) }));
       },

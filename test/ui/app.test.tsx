@@ -148,3 +148,184 @@ describe('App', () => {
     expect(dialog.textContent).toContain('advantage0.870');
   });
 });
+
+describe('first-hour UI', () => {
+  const report = (step: number, plain: number, hints = true) => {
+    const sc = (acc: number, n = 96) => ({ acc, lo: acc - 0.05, hi: acc + 0.05, n });
+    const none = { acc: 0, lo: 0, hi: 0, n: 0 };
+    return { step, plain: sc(plain), plan: hints ? sc(plain - 0.05) : none, knowledge: hints ? sc(plain - 0.04) : none, subproblems: sc(plain / 2), planEffect: hints ? -0.05 : 0, knowledgeEffect: hints ? -0.04 : 0 };
+  };
+
+  it('shows every phase with working Pause and Stop, and no second Start while the base model is probed', () => {
+    const { client } = mount();
+    loaded(client);
+    const start = () => screen.getByRole('button', { name: '▶ Start' }) as HTMLButtonElement;
+    const pause = () => screen.getByRole('button', { name: '❚❚ Pause' }) as HTMLButtonElement;
+    const stop = () => screen.getByRole('button', { name: '■ Stop' }) as HTMLButtonElement;
+    fireEvent.click(start());
+    // Before the worker answers: Start is off, Pause and Stop are on.
+    expect(start().disabled).toBe(true);
+    expect(pause().disabled).toBe(false);
+    expect(screen.getByTestId('activity').textContent).toBe('starting…');
+    const phases: [Parameters<typeof client.emit>[0], string][] = [
+      [{ type: 'progress', phase: 'probe', done: 3, total: 24, message: 'base' }, 'probing base 3/24'],
+      [{ type: 'progress', phase: 'rollout', done: 2, total: 8 }, 'rollout 2/8'],
+      [{ type: 'progress', phase: 'update', done: 1, total: 4 }, 'update 1/4'],
+      [{ type: 'progress', phase: 'probe', done: 5, total: 24 }, 'probing 5/24'],
+      [{ type: 'progress', phase: 'save', done: 0, total: 1 }, 'saving'],
+    ];
+    act(() => client.emit({ type: 'state', state: 'running' }));
+    for (const [event, text] of phases) {
+      act(() => client.emit(event));
+      expect(screen.getByTestId('activity').textContent).toBe(text);
+      expect(screen.getByTestId('run-state').textContent).toBe('Training');
+      expect(start().disabled).toBe(true);
+      expect(pause().disabled).toBe(false);
+      expect(stop().disabled).toBe(false);
+    }
+    fireEvent.click(pause());
+    expect(client.sent.at(-1)).toEqual({ type: 'pause' });
+    fireEvent.click(stop());
+    expect(client.sent.at(-1)).toEqual({ type: 'stop' });
+  });
+
+  it('colours the backend badge green only for a hardware GPU, says why in one line, shows the measurement and switches backend', () => {
+    const { client } = mount();
+    const timings = [
+      { name: 'webgpu' as const, ms: 412 },
+      { name: 'wasm' as const, ms: 23 },
+      { name: 'cpu' as const, ms: null, error: 'skipped' },
+    ];
+    const why = 'WebGPU adapter is a software renderer (SwiftShader): wasm is 18× faster here.';
+    act(() => {
+      client.emit({ type: 'loaded', backend: { name: 'wasm', adapter: null, fallbackReason: null, timings, why }, model: { name: 'm', arch: 'llama', params: 1, vocabSize: 2 }, resumable: false });
+      client.emit({ type: 'state', state: 'ready' });
+    });
+    const badge = screen.getByTestId('backend-badge');
+    expect(badge.textContent).toContain('wasm');
+    expect(badge.getAttribute('data-kind')).toBe('cpu');
+    expect(badge.className).not.toContain('backend-gpu');
+    expect(screen.getByTestId('backend-why').textContent).toBe(why);
+    expect(badge.getAttribute('title')).toContain('webgpu: 412 ms · wasm: 23 ms · cpu: could not run (skipped)');
+    fireEvent.click(badge);
+    expect(screen.getByTestId('backend-timings').textContent).toContain('wasm: 23 ms');
+    fireEvent.click(screen.getByRole('button', { name: 'Reload on webgpu' }));
+    expect(client.sent.at(-1)).toEqual({ type: 'load', source: { kind: 'embedded' }, backend: 'webgpu' });
+
+    act(() => client.emit({ type: 'loaded', backend: { name: 'webgpu', adapter: 'google / swiftshader', fallbackReason: null, softwareAdapter: true }, model: { name: 'm', arch: 'llama', params: 1, vocabSize: 2 }, resumable: false }));
+    expect(screen.getByTestId('backend-badge').getAttribute('data-kind')).toBe('software-gpu');
+    expect(screen.getByTestId('backend-badge').textContent).toContain('webgpu');
+    expect(screen.getByTestId('backend-why').textContent).toMatch(/software renderer/);
+
+    act(() => client.emit({ type: 'loaded', backend: { name: 'webgpu', adapter: 'nvidia / ampere', fallbackReason: null, softwareAdapter: false, why: 'WebGPU on a hardware GPU: 30× faster than wasm here.' }, model: { name: 'm', arch: 'llama', params: 1, vocabSize: 2 }, resumable: false }));
+    expect(screen.getByTestId('backend-badge').getAttribute('data-kind')).toBe('gpu');
+    expect(screen.getByTestId('backend-badge').className).toContain('backend-gpu');
+  });
+
+  it('shows the micro_batch_size the run uses and its memory estimate', () => {
+    const { client, store } = mount();
+    loaded(client);
+    act(() => store.getState().setConfigValue('micro_batch_size', 0));
+    expect(screen.getByTestId('micro-batch-size').textContent).toBe('auto (chosen at Start to fit memory)');
+    act(() => client.emit({ type: 'memoryPlan', plan: { microBatchSize: 32, auto: true, estimatedBytes: 190 * 2 ** 20, limitBytes: 2 * 2 ** 30 } }));
+    expect(screen.getByTestId('micro-batch-size').textContent).toBe('auto → 32');
+    expect(screen.getByTestId('memory-estimate').textContent).toContain('estimated peak 190 MB of 2.0 GB (9%)');
+    act(() => client.emit({ type: 'memoryPlan', plan: { microBatchSize: 8, auto: false, estimatedBytes: 1e6, limitBytes: 2e6 } }));
+    expect(screen.getByTestId('micro-batch-size').textContent).toBe('8 (as set)');
+  });
+
+  it('projector view: no sidebar, the charts and the base-vs-now table, controls in the top bar', () => {
+    const { client } = mount();
+    loaded(client);
+    act(() => {
+      client.emit({ type: 'probes', report: report(0, 0.31) });
+      client.emit({ type: 'metrics', step: 1, metrics: { reward: 0.4, bytes: 1e6, 'completions/mean_length': 40 } });
+      client.emit({ type: 'probes', report: report(5, 0.45) });
+    });
+    expect(screen.getByText('GRPO settings (TRL names)')).toBeTruthy();
+    fireEvent.click(screen.getByTestId('lecture-toggle'));
+    expect(screen.queryByText('GRPO settings (TRL names)')).toBeNull();
+    expect(document.documentElement.dataset.lecture).toBe('on');
+    expect(screen.getByTestId('base-vs-now').textContent).toContain('Base (step 0) vs now (step 5)');
+    expect(screen.getByTestId('probe-panel').getAttribute('data-reports')).toBe('2');
+    expect(screen.getByTestId('chart-reward').getAttribute('data-points')).toBe('1');
+    expect((screen.getByLabelText('Other metric') as HTMLSelectElement).value).toBe('completions/mean_length');
+    expect(screen.getByTestId('run-state').textContent).toBe('Ready');
+    expect(screen.getByTestId('activity')).toBeTruthy();
+    fireEvent.click(screen.getByTestId('lecture-toggle'));
+    expect(screen.getByText('GRPO settings (TRL names)')).toBeTruthy();
+  });
+
+  it('shows n/a for +plan and +knowledge when the data set has neither', () => {
+    const { client } = mount();
+    loaded(client);
+    act(() => {
+      client.emit({ type: 'probes', report: report(0, 0.3, false) });
+      client.emit({ type: 'probes', report: report(5, 0.4, false) });
+    });
+    const cells = (label: string) => Array.from(screen.getByText(label).closest('tr')!.querySelectorAll('td')).map((td) => td.textContent);
+    expect(cells('With plan').slice(0, 3)).toEqual(['n/a', 'n/a', '—']);
+    expect(cells('Knowledge effect').slice(0, 3)).toEqual(['n/a', 'n/a', '—']);
+    expect(cells('Plain accuracy').slice(0, 3)).toEqual(['30.0', '40.0', '+10.0']);
+  });
+
+  it('shows an error banner only while the error stands', () => {
+    const { client, store } = mount();
+    loaded(client);
+    expect(screen.queryByTestId('error-banner')).toBeNull();
+    act(() => client.emit({ type: 'error', code: 'out-of-memory', message: 'Set micro_batch_size to 8.' }));
+    expect(screen.getByTestId('error-banner').textContent).toContain('micro_batch_size to 8');
+    act(() => store.getState().start());
+    expect(screen.queryByTestId('error-banner')).toBeNull();
+    expect(store.getState().logs.some((l) => l.message.includes('micro_batch_size to 8'))).toBe(true);
+  });
+
+  it('takes the old reward error away when the function changes', () => {
+    const { client, store } = mount();
+    loaded(client);
+    act(() => store.getState().setUserRewards([{ name: 'mine', source: '(c) => { while (true) {} }', weight: 1 }]));
+    act(() => client.emit({ type: 'error', code: 'reward', message: 'mine ran longer than 1000 ms', reward: { name: 'mine', line: 1 } }));
+    expect(screen.getByTestId('reward-error-notice')).toBeTruthy();
+    fireEvent.click(screen.getByRole('tab', { name: 'Reward' }));
+    fireEvent.change(screen.getByLabelText('source of reward mine'), { target: { value: '(c) => 1' } });
+    expect(screen.queryByTestId('reward-error-notice')).toBeNull();
+    expect(screen.queryByTestId('reward-error')).toBeNull();
+  });
+});
+
+describe('Keep & export', () => {
+  it('names the embedded model by its folder for TRL and downloads the script with the dataset', () => {
+    const { client } = mount();
+    loaded(client);
+    const urls: Blob[] = [];
+    const create = vi.fn((b: Blob) => {
+      urls.push(b);
+      return `blob:${urls.length}`;
+    });
+    const oldCreate = URL.createObjectURL;
+    const oldRevoke = URL.revokeObjectURL;
+    URL.createObjectURL = create as unknown as typeof URL.createObjectURL;
+    URL.revokeObjectURL = () => undefined;
+    const names: string[] = [];
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      names.push(this.download);
+    });
+    try {
+      fireEvent.click(screen.getByRole('tab', { name: 'Keep & export' }));
+      const input = screen.getByTestId('trl-model') as HTMLInputElement;
+      // The model was loaded from http://x/models/tabzero-tiny/: the script must not say "./http://…".
+      expect(input.value).toBe('./tabzero-tiny');
+      fireEvent.click(screen.getByTestId('export-trl'));
+      expect(names).toEqual(['tabzero_grpo_trl.py', 'tabzero-toy-world-train.jsonl']);
+      expect(screen.getByTestId('trl-note').textContent).toMatch(/2000 problems/);
+      fireEvent.change(input, { target: { value: 'http://127.0.0.1:5303/models/tabzero-tiny/' } });
+      fireEvent.click(screen.getByTestId('export-trl'));
+      expect(screen.getByTestId('trl-note').textContent).toMatch(/is an address, not a folder/);
+      expect(names).toHaveLength(2);
+    } finally {
+      click.mockRestore();
+      URL.createObjectURL = oldCreate;
+      URL.revokeObjectURL = oldRevoke;
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baseVsNow, metricCharts, otherMetricNames, probeChart, toAligned } from '../../src/ui/chart-data';
+import { baseVsNow, defaultOtherMetric, fittedPercentRange, metricCharts, otherMetricNames, probeChart, rewardChart, toAligned, trailingMean } from '../../src/ui/chart-data';
 import { appendMetrics, type MetricsHistory } from '../../src/ui/store';
 import type { ProbeReport } from '../../src/worker/protocol';
 
@@ -14,24 +14,45 @@ describe('dashboard charts', () => {
   ]);
   const charts = metricCharts(h);
 
-  it('plots reward with a ±std band, null where the std is missing', () => {
-    const reward = charts.find((c) => c.id === 'reward')!;
-    expect(reward.lines[0]!.values).toEqual([0.5, 0.75]);
+  it('plots each step’s reward as points with a ±std band, null where the std is missing, under the smoothed line', () => {
+    const reward = rewardChart(h)!;
+    expect(reward.lines[0]!).toMatchObject({ values: [0.5, 0.75], style: 'points' });
     expect(reward.lines[0]!.band).toEqual({ lo: [0.25, null], hi: [0.75, null] });
+    expect(reward.lines[1]!).toMatchObject({ label: 'mean of last 5', values: [0.5, 0.625] });
+    expect(reward.lines[1]!.style ?? 'line').toBe('line');
+    // Same colour: the line summarises the points.
+    expect(reward.lines[0]!.color).toBe(reward.lines[1]!.color);
+    expect(rewardChart(h, { band: false })!.lines[0]!.band).toBeUndefined();
+    // The dashboard leaves the band out (it flattens the trend); reward_std is one pick away.
+    expect(charts.find((c) => c.id === 'reward')!.lines[0]!.band).toBeUndefined();
+  });
+
+  it('smooths with the mean of the last few reported values', () => {
+    expect(trailingMean([1, 2, 3, 4, 5, 6], 3)).toEqual([1, 1.5, 2, 3, 4, 5]);
+    expect(trailingMean([null, 4, null, 2, 0], 2)).toEqual([null, 4, 4, 3, 1]);
+  });
+
+  it('never starts the other-metric picker on bytes or timings', () => {
+    expect(defaultOtherMetric(['bytes', 'grad_norm', 'num_tensors'])).toBe('grad_norm');
+    expect(defaultOtherMetric(['bytes', 'kl', 'completions/mean_length'])).toBe('completions/mean_length');
+    expect(defaultOtherMetric(['bytes', 'rollout_time_s', 'scaffold/groups'])).toBe('scaffold/groups');
+    expect(defaultOtherMetric(['bytes'])).toBe('bytes');
+    expect(defaultOtherMetric([])).toBeUndefined();
   });
 
   it('groups metrics by TRL name', () => {
     expect(charts.map((c) => c.id)).toEqual(['reward', 'reward-fns', 'accuracy', 'kl', 'entropy', 'length', 'clip', 'throughput']);
     expect(charts.find((c) => c.id === 'reward-fns')!.lines.map((l) => l.label)).toEqual(['correctness', 'format']);
     expect(charts.find((c) => c.id === 'accuracy')!.lines[0]!.values).toEqual([0.25, 0.5]);
-    expect(otherMetricNames(h)).toEqual(['grad_norm']);
+    expect(otherMetricNames(h)).toEqual(['grad_norm', 'reward_std']);
   });
 
   it('lays bands out for uPlot as hidden edge series after their line', () => {
-    const a = toAligned(charts[0]!);
-    expect(a.data).toEqual([[1, 2], [0.5, 0.75], [0.75, null], [0.25, null]]);
-    expect(a.bands).toEqual([[2, 3]]);
-    expect(a.series.map((s) => s.role)).toEqual(['line', 'bandEdge', 'bandEdge']);
+    const a = toAligned(rewardChart(h)!);
+    expect(a.data).toEqual([[1, 2], [0.5, 0.75], [0.75, null], [0.25, null], [0.5, 0.625]]);
+    expect(a.bands).toEqual([{ series: [2, 3], color: 0, alpha: 0.07 }]);
+    expect(a.series.map((s) => s.role)).toEqual(['line', 'bandEdge', 'bandEdge', 'line']);
+    expect(a.series.map((s) => s.style)).toEqual(['points', 'line', 'line', 'line']);
   });
 });
 
@@ -59,5 +80,33 @@ describe('probes', () => {
     expect(row('Plan effect')).toMatchObject({ base: -5, now: 1, delta: 6, paperBase: -5.7, paperRl: 1.6, isEffect: true });
     expect(row('Knowledge effect')).toMatchObject({ base: -4, now: 10, delta: 14, paperBase: -5.4, paperRl: 4.3 });
     expect(baseVsNow([reports[1]!]).rows[0]).toMatchObject({ base: 30, now: null, delta: null });
+  });
+
+  it('shows n/a, not a number, for probes a data set cannot run (n = 0)', () => {
+    const none = { acc: 0, lo: 0, hi: 0, n: 0 };
+    const jsonl: ProbeReport[] = [
+      { step: 0, plain: s(0.3, 0.2, 0.4), plan: none, knowledge: none, subproblems: none, planEffect: 0, knowledgeEffect: 0 },
+      { step: 5, plain: s(0.4, 0.3, 0.5), plan: none, knowledge: none, subproblems: none, planEffect: 0, knowledgeEffect: 0 },
+    ];
+    const t = baseVsNow(jsonl);
+    const row = (label: string) => t.rows.find((r) => r.label === label)!;
+    expect(row('Plain accuracy')).toMatchObject({ base: 30, now: 40, delta: 10, baseNa: false, nowNa: false });
+    for (const label of ['With plan', 'With knowledge', 'Plan effect', 'Knowledge effect', 'Subproblem success']) {
+      expect(row(label)).toMatchObject({ base: null, now: null, delta: null, baseNa: true, nowNa: true });
+    }
+    const c = probeChart(jsonl);
+    expect(c.lines.map((l) => l.label)).toEqual(['plain', '+plan (n/a)', '+knowledge (n/a)', 'subproblems (n/a)']);
+    expect(c.lines[1]!.values).toEqual([null, null]);
+    expect(c.lines[0]!.values).toEqual([30, 40]);
+  });
+
+  it('fits the projector chart’s y axis to the lines and intervals, in whole tens', () => {
+    const c = probeChart(reports, { subproblems: false, fitY: true });
+    expect(c.lines).toHaveLength(3);
+    // lows 17 (plan band at step 0), highs 70 (knowledge band at step 20)
+    expect(c.yRange).toEqual([10, 70]);
+    expect(fittedPercentRange([{ label: 'x', values: [50, 52] }])).toEqual([40, 70]);
+    expect(fittedPercentRange([])).toEqual([0, 100]);
+    expect(probeChart(reports).yRange).toEqual([0, 100]);
   });
 });

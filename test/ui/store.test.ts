@@ -155,3 +155,108 @@ describe('app store', () => {
     expect(logs[logs.length - 1]!.message).toBe(`line ${MAX_LOG_LINES + 19}`);
   });
 });
+
+describe('first-hour events', () => {
+  const plan = { microBatchSize: 32, auto: true, estimatedBytes: 190 * 2 ** 20, limitBytes: 2 ** 31 };
+
+  it('restores the charts, the base probe and the log of a resumed run from its history', () => {
+    const c = fakeClient();
+    const store = createAppStore(c);
+    c.emit({ type: 'loaded', backend: { name: 'wasm', adapter: null, fallbackReason: null }, model: { name: 'tiny', arch: 'llama', params: 1, vocabSize: 2 }, resumable: true });
+    store.getState().start({ resume: true });
+    c.emit({ type: 'resumed', step: 3, config: {}, probeEvery: 2, task: { kind: 'toy-world' } });
+    c.emit({
+      type: 'history',
+      history: {
+        // Out of order on purpose: the store sorts by step.
+        metrics: [
+          { step: 2, metrics: { reward: 0.2 } },
+          { step: 1, metrics: { reward: 0.1, kl: 0.01 } },
+          { step: 3, metrics: { reward: 0.3 } },
+        ],
+        probes: [report(0, 0.3), report(2, 0.35)],
+        log: [{ time: 1000, level: 'info', message: 'Started a fresh run.' }],
+      },
+    });
+    let s = store.getState();
+    expect(s.metrics.steps).toEqual([1, 2, 3]);
+    expect(s.metrics.series.reward).toEqual([0.1, 0.2, 0.3]);
+    expect(s.metrics.series.kl).toEqual([0.01, null, null]);
+    expect(s.probes.map((p) => p.step)).toEqual([0, 2]);
+    expect(s.logs[0]!.message).toBe('Started a fresh run.');
+    expect(s.logs.some((l) => l.message.startsWith('Loaded tiny'))).toBe(true);
+    // New steps continue the restored charts.
+    c.emit({ type: 'metrics', step: 4, metrics: { reward: 0.4 } });
+    c.emit({ type: 'probes', report: report(4, 0.4) });
+    s = store.getState();
+    expect(s.metrics.steps).toEqual([1, 2, 3, 4]);
+    expect(s.probes.map((p) => p.step)).toEqual([0, 2, 4]);
+  });
+
+  it('lists each checkpointed step once, in order', () => {
+    const c = fakeClient();
+    const store = createAppStore(c);
+    c.emit({ type: 'checkpoint', step: 5, where: 'opfs' });
+    c.emit({ type: 'checkpoint', step: 10, where: 'opfs' });
+    c.emit({ type: 'checkpoint', step: 10, where: 'opfs (after resume)' });
+    c.emit({ type: 'checkpoint', step: 5, where: 'opfs' });
+    expect(store.getState().checkpoints).toEqual([
+      { step: 5, where: 'opfs' },
+      { step: 10, where: 'opfs (after resume)' },
+    ]);
+  });
+
+  it('keeps the memory plan of the run and forgets it at the next start or load', () => {
+    const c = fakeClient();
+    const store = createAppStore(c);
+    c.emit({ type: 'memoryPlan', plan });
+    expect(store.getState().memoryPlan).toEqual(plan);
+    store.getState().start();
+    expect(store.getState().memoryPlan).toBeNull();
+    c.emit({ type: 'memoryPlan', plan });
+    store.getState().load({ kind: 'embedded' }, 'wasm');
+    expect(store.getState().memoryPlan).toBeNull();
+  });
+
+  it('is "starting" from Start until the worker answers, so Start cannot be pressed twice', () => {
+    const c = fakeClient();
+    const store = createAppStore(c);
+    store.getState().start();
+    expect(store.getState().starting).toBe(true);
+    c.emit({ type: 'progress', phase: 'probe', done: 1, total: 24, message: 'base' });
+    expect(store.getState().starting).toBe(false);
+    expect(store.getState().activity).toMatchObject({ phase: 'probe', message: 'base' });
+    store.getState().start();
+    c.emit({ type: 'error', code: 'config', message: 'bad' });
+    expect(store.getState().starting).toBe(false);
+  });
+
+  it('resumes with the rewards the page has now, and drops the error banners of rewards that changed', () => {
+    const c = fakeClient();
+    const store = createAppStore(c);
+    store.getState().setUserRewards([{ name: 'mine', source: '(c) => { while (true) {} }', weight: 1 }]);
+    store.getState().setBuiltinWeight('format', 0);
+    c.emit({ type: 'error', code: 'reward', message: 'mine ran too long', reward: { name: 'mine', line: 1 } });
+    c.emit({ type: 'error', code: 'non-finite', message: 'loss is NaN' });
+    expect(Object.keys(store.getState().rewardErrors)).toEqual(['mine']);
+    // Editing the function removes its error; other errors stay.
+    store.getState().setUserRewards([{ name: 'mine', source: '(c) => 1', weight: 1 }]);
+    expect(store.getState().rewardErrors).toEqual({});
+    expect(store.getState().errors.map((e) => e.code)).toEqual(['non-finite']);
+    store.getState().resume();
+    expect(c.sent.at(-1)).toEqual({ type: 'resume', rewards: [{ name: 'mine', source: '(c) => 1', weight: 1 }], builtinRewards: [{ name: 'correctness', weight: 1 }] });
+  });
+
+  it('keeps a reward error while the function is unchanged, and drops it when the function is removed', () => {
+    const c = fakeClient();
+    const store = createAppStore(c);
+    const r = { name: 'mine', source: '(c) => x', weight: 1 };
+    store.getState().setUserRewards([r]);
+    c.emit({ type: 'error', code: 'reward', message: 'x is not defined', reward: { name: 'mine', line: 1 } });
+    store.getState().setUserRewards([{ ...r, weight: 2 }]);
+    expect(Object.keys(store.getState().rewardErrors)).toEqual(['mine']);
+    store.getState().setUserRewards([]);
+    expect(store.getState().rewardErrors).toEqual({});
+    expect(store.getState().errors).toEqual([]);
+  });
+});

@@ -5,6 +5,10 @@ export function hasWebGpu(): boolean {
   return typeof navigator !== 'undefined' && 'gpu' in navigator && (navigator as Navigator & { gpu?: unknown }).gpu !== undefined;
 }
 
+/**
+ * Before a model is loaded (or after a load failed on the GPU): one line that says why there is no
+ * WebGPU and offers wasm. Once a model runs, the backend badge and its reason line say the rest.
+ */
 export function WebGpuBanner() {
   const backend = useAppStore((s) => s.backend);
   const errors = useAppStore((s) => s.errors);
@@ -13,22 +17,16 @@ export function WebGpuBanner() {
   const load = useAppStore((s) => s.load);
   const gpuError = errors.find((e) => /webgpu|gpu|adapter|backend/i.test(e.code));
   let reason: string | null = null;
-  if (!hasWebGpu()) reason = 'This browser does not offer WebGPU (navigator.gpu is missing). Chrome and Edge 113+ have it; Firefox and Safari need it switched on.';
-  else if (backend && backend.name !== 'webgpu' && backend.fallbackReason) reason = backend.fallbackReason;
-  else if (gpuError && backend?.name !== 'wasm') reason = gpuError.message;
+  if (gpuError && backend?.name !== 'wasm') reason = gpuError.message;
+  else if (!backend && !hasWebGpu() && runState !== 'loading') reason = 'This browser does not offer WebGPU (navigator.gpu is missing); Chrome and Edge 113+ have it.';
   if (!reason) return null;
-  const onWasm = backend?.name === 'wasm';
   return (
-    <div className="banner warn" role="status" data-testid="webgpu-banner">
-      <strong>No WebGPU: </strong>
-      {reason}{' '}
-      {onWasm ? (
-        <span>Training runs on the CPU through WebAssembly; it works, only slower.</span>
-      ) : (
-        <button type="button" disabled={runState === 'loading' || runState === 'running'} onClick={() => load(lastSource ?? { kind: 'embedded' }, 'wasm')}>
-          Train on the CPU (WebAssembly) instead
-        </button>
-      )}
+    <div className="banner warn one-line" role="status" data-testid="webgpu-banner" title={reason}>
+      <strong>No WebGPU:</strong>
+      <span className="ellipsis">{reason}</span>
+      <button type="button" className="small" disabled={runState === 'loading' || runState === 'running'} onClick={() => load(lastSource ?? { kind: 'embedded' }, 'wasm')}>
+        Train on the CPU (WebAssembly) instead
+      </button>
     </div>
   );
 }

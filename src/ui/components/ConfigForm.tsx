@@ -2,6 +2,22 @@
 import { useState } from 'react';
 import { CONFIG_FIELDS, ConfigValueError, formatFieldValue, parseFieldValue, PRESETS, type ConfigField } from '../config-schema';
 import { useAppStore } from '../store-context';
+import { memoryText, microBatchText } from '../memory-plan';
+
+/** What the run actually uses: the worker fits micro_batch_size to the backend's memory when it is 0. */
+function MemoryPlanLine() {
+  const plan = useAppStore((s) => s.memoryPlan);
+  const value = useAppStore((s) => s.config.micro_batch_size ?? 0);
+  const over = plan !== null && plan.limitBytes > 0 && plan.estimatedBytes > plan.limitBytes;
+  return (
+    <div className={`memory-plan ${over ? 'neg' : ''}`}>
+      <span>
+        run uses <strong data-testid="micro-batch-size">{microBatchText(plan, value)}</strong>
+      </span>
+      {plan && <span data-testid="memory-estimate"> · {memoryText(plan)}</span>}
+    </div>
+  );
+}
 
 function FieldInput({ field }: { field: ConfigField }) {
   const value = useAppStore((s) => s.config[field.name] ?? field.defaultValue);
@@ -58,6 +74,7 @@ function FieldInput({ field }: { field: ConfigField }) {
       </label>
       {input}
       <small className="help">{error ?? field.help}</small>
+      {field.name === 'micro_batch_size' && <MemoryPlanLine />}
     </div>
   );
 }

@@ -1,6 +1,7 @@
 /** Start / Pause / Step / Stop / Reset, with the run state and the current step in words. */
 import { useAppStore } from '../store-context';
 import { checkRewardSyntax } from '../reward-check';
+import { activityText } from '../activity';
 
 const STATE_WORDS: Record<string, string> = {
   idle: 'No model loaded',
@@ -12,10 +13,11 @@ const STATE_WORDS: Record<string, string> = {
   error: 'Error',
 };
 
-export function Controls() {
+export function Controls({ compact = false }: { compact?: boolean }) {
   const runState = useAppStore((st) => st.runState);
   const reason = useAppStore((st) => st.stateReason);
   const activity = useAppStore((st) => st.activity);
+  const starting = useAppStore((st) => st.starting);
   const lastStep = useAppStore((st) => st.metrics.steps[st.metrics.steps.length - 1] ?? 0);
   const rewards = useAppStore((st) => st.userRewards);
   const a = useAppStore((st) => st.start);
@@ -25,9 +27,11 @@ export function Controls() {
   const stop = useAppStore((st) => st.stop);
   const reset = useAppStore((st) => st.reset);
   const badReward = rewards.find((r) => !checkRewardSyntax(r.source).ok);
-  const canStart = (runState === 'ready' || runState === 'error') && !badReward;
+  const canStart = (runState === 'ready' || runState === 'error') && !badReward && !starting;
+  const text = activityText(runState, activity, starting);
+  const busy = runState === 'running' || starting;
   return (
-    <section className="controls" aria-label="Run controls">
+    <section className={`controls ${compact ? 'compact' : ''}`} aria-label="Run controls">
       <div className="status-line">
         <span className={`state-dot state-${runState}`} aria-hidden />
         <strong data-testid="run-state">{STATE_WORDS[runState] ?? runState}</strong>
@@ -35,13 +39,11 @@ export function Controls() {
           step {lastStep}
         </span>
       </div>
-      {reason && <div className="state-reason">{reason}</div>}
-      {activity && runState === 'running' && (
-        <div className="activity">
-          {activity.phase} {activity.done}/{activity.total}
-          <progress max={activity.total} value={activity.done} />
-        </div>
-      )}
+      {reason && !compact && <div className="state-reason">{reason}</div>}
+      <div className="activity" aria-live="polite">
+        <span data-testid="activity">{text ?? ' '}</span>
+        {!compact && activity && text && activity.phase !== 'save' && <progress max={activity.total || 1} value={activity.done} />}
+      </div>
       <div className="buttons">
         {runState === 'paused' ? (
           <button type="button" className="primary" onClick={resume} title="Resume (space)">
@@ -52,16 +54,16 @@ export function Controls() {
             ▶ Start
           </button>
         )}
-        <button type="button" onClick={pause} disabled={runState !== 'running'} title="Pause (space)">
+        <button type="button" onClick={pause} disabled={!busy} title="Pause (space)">
           ❚❚ Pause
         </button>
         <button type="button" onClick={step} disabled={runState !== 'paused'} title="One GRPO step (s)">
           Step
         </button>
-        <button type="button" onClick={stop} disabled={runState !== 'running' && runState !== 'paused'}>
+        <button type="button" onClick={stop} disabled={!busy && runState !== 'paused'}>
           ■ Stop
         </button>
-        <button
+        {!compact && <button
           type="button"
           onClick={() => {
             if (lastStep === 0 || window.confirm('Reset the weights to the base model? The trained weights are lost unless exported.')) reset();
@@ -70,7 +72,7 @@ export function Controls() {
           title="Throw away training and go back to the base model"
         >
           ↺ Reset
-        </button>
+        </button>}
       </div>
       {badReward && <p className="warn">Reward “{badReward.name}” has a syntax error; see the Reward tab.</p>}
     </section>

@@ -1,6 +1,6 @@
 /** The live training charts, one uPlot per metric group, plus a picker for any other reported metric. */
 import { useMemo, useState } from 'react';
-import { metricCharts, otherMetricNames } from '../chart-data';
+import { defaultOtherMetric, metricCharts, otherMetricNames } from '../chart-data';
 import { useAppStore } from '../store-context';
 import { UPlotChart } from './UPlotChart';
 
@@ -9,7 +9,7 @@ export function Dashboard({ styleKey }: { styleKey: string }) {
   const charts = useMemo(() => metricCharts(metrics), [metrics]);
   const others = useMemo(() => otherMetricNames(metrics), [metrics]);
   const [other, setOther] = useState<string>('');
-  const pick = other && metrics.series[other] ? other : others[0];
+  const pick = other && metrics.series[other] ? other : defaultOtherMetric(others);
 
   if (metrics.steps.length === 0) {
     return <p className="empty">No steps yet. Press <kbd>Start</kbd> (or Step after pausing) and the charts fill in as the worker reports each GRPO step.</p>;

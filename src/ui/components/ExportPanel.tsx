@@ -2,7 +2,8 @@
 import { useEffect, useState } from 'react';
 import { downloadFile } from '../download';
 import { encodeSettingsHash } from '../config-schema';
-import { exportTrlScript } from '../export-trl';
+import { defaultModelRef, exportTrl, TrlExportError, type TrlModelRef } from '../export-trl';
+import { shareLink } from '../share-link';
 import { metricsToCsv, metricsToJsonl } from '../metrics-export';
 import { useAppStore, useStoreApi } from '../store-context';
 
@@ -16,6 +17,12 @@ export function ExportPanel() {
   const model = useAppStore((s) => s.model);
   const steps = useAppStore((s) => s.metrics.steps.length);
   const [copied, setCopied] = useState<string | null>(null);
+  const lastSource = useAppStore((s) => s.lastSource);
+  const modelFolder = useAppStore((s) => s.modelFolder);
+  const [trlModel, setTrlModel] = useState<TrlModelRef | null>(null);
+  const [trlNote, setTrlNote] = useState<string | null>(null);
+  const modelRef = trlModel ?? defaultModelRef(lastSource as { kind: string; repo?: string; baseUrl?: string } | null, model?.name ?? null, modelFolder);
+  const modelText = modelRef.kind === 'hub' ? modelRef.repo : modelRef.path;
 
   // The worker answers an export command with the files; hand each to the browser as a download.
   useEffect(() => {
@@ -25,15 +32,21 @@ export function ExportPanel() {
   }, [exported, clearExported]);
 
   const shareUrl = () => {
-    const s = api.getState();
-    const hash = encodeSettingsHash({ config: s.config, probeEvery: s.probeEvery, preset: s.preset ?? undefined, task: s.task.kind === 'jsonl' ? undefined : s.task.kind });
-    return `${location.origin}${location.pathname}${location.search}${hash}`;
+    const link = shareLink(api.getState());
+    return { url: `${location.origin}${location.pathname}${location.search}${link.hash}`, note: link.note };
   };
-  const trlScript = () => {
+  const downloadTrl = () => {
     const s = api.getState();
-    const src = s.lastSource;
-    const modelId = src?.kind === 'hub' ? src.repo : `./${s.model?.name ?? 'tabzero-tiny'}  # the exported folder`;
-    return exportTrlScript({ config: s.config, modelId: modelId.split('  #')[0]!, task: s.task, builtinRewards: s.builtinRewards, userRewards: s.userRewards });
+    try {
+      const out = exportTrl({ config: s.config, model: modelRef, task: s.task, builtinRewards: s.builtinRewards, userRewards: s.userRewards });
+      downloadFile(out.script.name, out.script.text, 'text/x-python');
+      downloadFile(out.dataset.name, out.dataset.text, 'application/jsonl');
+      const stubs = out.stubbed.map((x) => `“${x.name}” (it uses ${x.reason})`).join(', ');
+      setTrlNote(`Wrote ${out.script.name} and ${out.dataset.name} (${out.dataset.rows} problems). Put them in one folder and run python ${out.script.name}.${stubs ? ` Port by hand: ${stubs}; the script has the JavaScript in a comment.` : ''}`);
+    } catch (e) {
+      // A data set that does not parse says so here too (JsonlError, TaskError), not only in the console.
+      setTrlNote(e instanceof TrlExportError ? e.message : `Could not export: ${e instanceof Error ? e.message : String(e)}`);
+    }
   };
   const stamp = () => new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
 
@@ -67,23 +80,56 @@ export function ExportPanel() {
         <button type="button" disabled={steps === 0} onClick={() => downloadFile(`tabzero-metrics-${stamp()}.jsonl`, metricsToJsonl(api.getState().metrics), 'application/jsonl')}>
           Metrics JSONL
         </button>
-        <button type="button" onClick={() => downloadFile('tabzero_grpo_trl.py', trlScript(), 'text/x-python')}>
-          TRL script (GRPOConfig + reward stubs)
-        </button>
       </div>
-      <h3>Share settings</h3>
-      <p>A link that opens this page with the same GRPO settings.</p>
+      <h3>Run it with TRL</h3>
+      <p>A Python script (GRPOConfig with these settings, the reward functions in Python) and the task as a dataset file with a <code>prompt</code> column in TabZero’s own template.</p>
+      <div className="trl-export">
+        <label>
+          Model for TRL{' '}
+          <input
+            data-testid="trl-model"
+            value={modelText}
+            placeholder="owner/name or ./folder-with-the-model-files"
+            onChange={(e) => {
+              const v = e.target.value;
+              setTrlModel(/^[\w.-]+\/[\w.-]+$/.test(v.trim()) && !v.trim().startsWith('.') ? { kind: 'hub', repo: v } : { kind: 'local', path: v });
+            }}
+          />
+        </label>
+        <label className="small-picker">
+          or pick the folder{' '}
+          <input
+            type="file"
+            multiple
+            aria-label="model folder for TRL"
+            {...({ webkitdirectory: '' } as Record<string, string>)}
+            onChange={(e) => {
+              // Browsers reveal the picked folder's name, never its full path: the script gets ./name, which you can edit.
+              const first = e.target.files?.[0];
+              const folder = first?.webkitRelativePath.split('/')[0];
+              if (folder) setTrlModel({ kind: 'local', path: `./${folder}` });
+            }}
+          />
+        </label>
+        <small className="help">A Hub id (owner/name) or the folder you saved the trained model’s files in (relative to where you run the script).</small>
+        <button type="button" data-testid="export-trl" onClick={downloadTrl}>
+          TRL script + dataset
+        </button>
+        {trlNote && <p className="note" data-testid="trl-note">{trlNote}</p>}
+      </div>
+      <h3>Share the run</h3>
+      <p>A link that opens this page with the same settings, task, reward functions and weights, and view.</p>
       <div className="buttons">
         <button
           type="button"
           onClick={async () => {
-            const url = shareUrl();
+            const { url, note } = shareUrl();
             history.replaceState(null, '', url);
             try {
               await navigator.clipboard.writeText(url);
-              setCopied('Link copied.');
+              setCopied(`Link copied.${note ? ` ${note}` : ''}`);
             } catch {
-              setCopied('The address bar now holds the link; copy it from there.');
+              setCopied(`The address bar now holds the link; copy it from there.${note ? ` ${note}` : ''}`);
             }
           }}
         >

@@ -53,24 +53,30 @@ export function ModelPanel() {
   const progress = useAppStore((s) => s.loadProgress);
   const task = useAppStore((s) => s.task);
   const setTask = useAppStore((s) => s.setTask);
+  const setModelFolder = useAppStore((s) => s.setModelFolder);
   const [repo, setRepo] = useState('HuggingFaceTB/SmolLM2-135M-Instruct');
   const [backendChoice, setBackendChoice] = useState<BackendName | 'auto'>('auto');
   const [dragOver, setDragOver] = useState(false);
   const [fileNote, setFileNote] = useState<string | null>(null);
   const busy = runState === 'loading' || runState === 'running';
   const go = (source: ModelSourceSpec) => load(source, backendChoice === 'auto' ? undefined : backendChoice);
-  const loadFiles = (files: FileEntry[]) => {
+  const loadFiles = (files: FileEntry[], folder: string | null) => {
     if (!files.some((f) => f.name.endsWith('config.json'))) {
       setFileNote('That folder has no config.json: drop a Hugging Face model folder (config.json, model.safetensors, tokenizer.json).');
       return;
     }
     setFileNote(`${files.length} files: ${files.map((f) => f.name).join(', ')}`);
+    // The TRL export names the model by its folder; the browser never tells the page the full path.
+    setModelFolder(folder);
     go({ kind: 'files', files });
   };
   const onDrop = async (e: DragEvent) => {
     e.preventDefault();
     setDragOver(false);
-    loadFiles(await readDropped(e.dataTransfer));
+    const first = Array.from(e.dataTransfer.items)
+      .map((it) => (typeof it.webkitGetAsEntry === 'function' ? it.webkitGetAsEntry() : null))
+      .find((x) => x?.isDirectory);
+    loadFiles(await readDropped(e.dataTransfer), first?.name ?? null);
   };
 
   return (
@@ -88,7 +94,7 @@ export function ModelPanel() {
       <label>
         Backend{' '}
         <select value={backendChoice} onChange={(e) => setBackendChoice(e.target.value as BackendName | 'auto')}>
-          <option value="auto">auto (WebGPU, else wasm)</option>
+          <option value="auto">auto (the faster, measured at load)</option>
           <option value="webgpu">webgpu</option>
           <option value="wasm">wasm (CPU)</option>
           <option value="cpu">cpu (slow, reference)</option>
@@ -128,7 +134,10 @@ export function ModelPanel() {
             aria-label="model folder"
             {...({ webkitdirectory: '' } as Record<string, string>)}
             disabled={busy}
-            onChange={async (e) => e.target.files && loadFiles(await readPicked(e.target.files))}
+            onChange={async (e) => {
+              const list = e.target.files;
+              if (list && list.length > 0) loadFiles(await readPicked(list), list[0]!.webkitRelativePath.split('/')[0] || null);
+            }}
           />
           {fileNote && <small>{fileNote}</small>}
         </div>

@@ -109,7 +109,7 @@ export function RewardEditor() {
       <h3>Your reward functions</h3>
       <p className="note">
         JavaScript <code>(completion, problem) =&gt; number</code> (or <code>null</code> for “not applicable”). <code>problem</code> has <code>question, answer, plan, knowledge, subproblems</code>. They run in the worker with a time limit; the reward is the weighted sum of all functions.
-        {(runState === 'running' || runState === 'paused') && ' Changes apply at the next Start.'}
+        {(runState === 'running' || runState === 'paused') && ' Changes apply when you resume or start.'}
       </p>
       {rewards.map((r, i) => (
         <RewardItem key={i} reward={r} index={i} workerError={rewardErrors[r.name]} />

@@ -46,14 +46,23 @@ function scheduleInit(fn: () => void): () => void {
   };
 }
 
+/** The palette from the theme (--series-colors), so the projector theme can use brighter lines. */
+function palette(): string[] {
+  const v = cssVar('--series-colors', '');
+  const list = v.split(',').map((c) => c.trim()).filter((c) => /^#[0-9a-f]{6}$/i.test(c));
+  return list.length > 0 ? list : LINE_COLORS;
+}
+
 export interface UPlotChartProps {
   model: ChartModel;
   height?: number;
+  /** Take the height of the surrounding box instead of `height` (the projector view's grid sizes the charts). */
+  fill?: boolean;
   /** Changes when the theme or type size changes, so axes are rebuilt with the new colours and fonts. */
   styleKey?: string;
 }
 
-export function UPlotChart({ model, height = 150, styleKey = '' }: UPlotChartProps) {
+export function UPlotChart({ model, height = 150, fill = false, styleKey = '' }: UPlotChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const aligned = toAligned(model);
@@ -66,29 +75,34 @@ export function UPlotChart({ model, height = 150, styleKey = '' }: UPlotChartPro
     if (!el) return;
     const text = cssVar('--fg-muted', '#8b949e');
     const grid = cssVar('--grid', 'rgba(128,128,128,0.15)');
-    const font = `${cssVar('--chart-font-size', '12px')} system-ui, sans-serif`;
+    // The projector theme sizes chart text relative to the page's (viewport-scaled) root font.
+    const rem = parseFloat(cssVar('--chart-font-rem', ''));
+    const rootPx = typeof getComputedStyle === 'undefined' ? 16 : parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+    const font = `${Number.isFinite(rem) && rem > 0 ? `${Math.round(rem * rootPx)}px` : cssVar('--chart-font-size', '12px')} system-ui, sans-serif`;
+    const lineWidth = parseFloat(cssVar('--chart-line-width', '2')) || 2;
+    const colors = palette();
+    const colorOf = (i: number) => colors[i % colors.length]!;
     const series: uPlot.Series[] = [
       { label: 'step' },
       ...aligned.series.map((s): uPlot.Series => {
-        const color = LINE_COLORS[s.lineIndex % LINE_COLORS.length]!;
-        return s.role === 'line'
-          ? { label: s.label, stroke: color, width: 2, spanGaps: true, points: { size: 5 } }
-          : { label: s.label, stroke: 'transparent', width: 0, spanGaps: true, points: { show: false }, show: true };
+        const color = colorOf(s.color);
+        if (s.role === 'bandEdge') return { label: s.label, stroke: 'transparent', width: 0, spanGaps: true, points: { show: false }, show: true };
+        if (s.style === 'points') return { label: s.label, stroke: withAlpha(color, 0.7), fill: withAlpha(color, 0.7), width: 0, paths: () => null, points: { show: true, size: 2 + 2 * lineWidth, width: 1, fill: withAlpha(color, 0.55), stroke: withAlpha(color, 0.8) } };
+        return { label: s.label, stroke: color, width: lineWidth, spanGaps: true, points: { size: 2 + 1.5 * lineWidth } };
       }),
     ];
-    const bands: uPlot.Band[] = aligned.bands.map(([hi, lo]) => ({
-      series: [hi, lo],
-      fill: withAlpha(LINE_COLORS[aligned.series[hi - 1]!.lineIndex % LINE_COLORS.length]!, 0.15),
-    }));
+    const bands: uPlot.Band[] = aligned.bands.map((b) => ({ series: b.series, fill: withAlpha(colorOf(b.color), b.alpha) }));
     const axis = (): uPlot.Axis => ({ stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font });
     const fontPx = parseFloat(font) || 12;
     // Wide enough for the longest tick label, so big numbers (bytes, tokens/s) are not cut off.
     const ySize = (_u: uPlot, values: string[] | null) => 14 + fontPx * 0.62 * Math.max(3, ...(values ?? []).map((v) => v.length));
     // A flat series (all zero rewards at the start) would otherwise get uPlot's 0..100 default.
     const yRange: uPlot.Range.Function = (_u, min, max) => (min === max ? [min - 0.5, max + 0.5] : uPlot.rangeNum(min, max, 0.1, true));
+    const legendHeight = () => (u?.root.querySelector('.u-legend') as HTMLElement | null)?.offsetHeight ?? 0;
+    const plotHeight = () => (fill ? Math.max(80, el.clientHeight - legendHeight()) : height);
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth || 400),
-      height,
+      height: fill ? Math.max(80, el.clientHeight - 40) : height,
       series,
       bands,
       scales: { x: { time: false }, y: { range: model.yRange ?? yRange } },
@@ -110,7 +124,8 @@ export function UPlotChart({ model, height = 150, styleKey = '' }: UPlotChartPro
       });
       plot.current = u;
       const chart = u;
-      ro = typeof ResizeObserver === 'undefined' ? null : new ResizeObserver(() => chart.setSize({ width: Math.max(200, el.clientWidth), height }));
+      if (fill) chart.setSize({ width: Math.max(200, el.clientWidth), height: plotHeight() });
+      ro = typeof ResizeObserver === 'undefined' ? null : new ResizeObserver(() => chart.setSize({ width: Math.max(200, el.clientWidth), height: plotHeight() }));
       ro?.observe(el);
     });
     return () => {
@@ -121,14 +136,14 @@ export function UPlotChart({ model, height = 150, styleKey = '' }: UPlotChartPro
     };
     // Recreate only when the chart's shape changes; data flows through setData below.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [shapeKey, height]);
+  }, [shapeKey, height, fill]);
 
   useEffect(() => {
     plot.current?.setData(aligned.data as uPlot.AlignedData);
   });
 
   return (
-    <figure className="chart" data-testid={`chart-${model.id}`} data-points={model.x.length}>
+    <figure className={`chart ${fill ? 'fill' : ''}`} data-testid={`chart-${model.id}`} data-points={model.x.length}>
       <figcaption title={model.help}>{model.title}</figcaption>
       <div ref={box} className="chart-canvas" />
     </figure>
