@@ -32,7 +32,9 @@ const session = new TrainingSession(post, {
   initBackend: (explicit) => chooseBackend({ wasmPaths, ...(explicit ? { explicit } : {}) }),
   embedded: { kind: 'url', baseUrl: new URL('models/tabzero-tiny/', base).href },
   checkpoints: opfsStore(),
-});
+  // 64 held-out problems unless the start command (a preset) asks for another size: at 24 the
+  // Wilson interval is ±20 points wide and a real change reads as noise.
+}, { probeCount: 64 });
 
 scope.onmessage = (e) => {
   void session.handle(e.data).catch((err: unknown) => {
