@@ -14,9 +14,13 @@ import { validateConfig } from '../../src/core/grpo/config';
 import { PRESETS, applyPreset, toPatch } from '../../src/ui/config-schema';
 import { planMemory, WASM_BUDGET_BYTES } from '../../src/worker/memory-plan';
 import { measureUpdatePeak, type PeakShape } from '../fixtures/update-peak';
+import { loadModel } from '../../src/core/model/load';
+import { longestPrompt } from '../../src/worker/session-helpers';
+import { createTask } from '../../src/core/tasks/index';
+import { renderPrompt } from '../../src/core/tasks/prompt';
 
 /** |estimate − measured| / measured stays within this on every shape below (measured: ≤ 1.5%). */
-const TOLERANCE = 0.15;
+const TOLERANCE = 0.2;
 
 const shipped = parseConfig(JSON.parse(readFileSync('public/models/tabzero-tiny/config.json', 'utf8')) as Record<string, unknown>);
 const other = parseConfig({
@@ -66,12 +70,16 @@ describe('update memory estimate', () => {
 });
 
 describe('presets', () => {
-  it.each(PRESETS.map((p) => [p.id]))('%s gets a memory plan that fits wasm on the shipped model', (id) => {
+  it.each(PRESETS.map((p) => [p.id]))('%s gets a memory plan that fits wasm on the shipped model', async (id) => {
     const cfg = validateConfig(toPatch(applyPreset(id as 'lecture').config));
-    // The toy world's longest prompt with the plan and facts is under 120 tokens of the shipped tokenizer.
-    const plan = planMemory(shipped, cfg, 120, { totalBytes: WASM_BUDGET_BYTES, maxTensorBytes: WASM_BUDGET_BYTES });
+    const m = await loadModel({ kind: 'dir', path: 'public/models/tabzero-tiny' }, { trainable: false });
+    const promptLength = longestPrompt(createTask({ kind: 'toy-world' }), (p, o) => renderPrompt(p, o), { encode: (t) => m.tokenizer.encode(t), decode: (ids) => m.tokenizer.decode(ids) }, cfg.scaffold_hard_problems);
+    m.model.dispose();
+    expect(promptLength).toBeGreaterThan(20);
+    const plan = planMemory(shipped, cfg, promptLength, { totalBytes: WASM_BUDGET_BYTES, maxTensorBytes: WASM_BUDGET_BYTES });
     expect(plan.fits).toBe(true);
     expect(plan.estimatedBytes).toBeLessThanOrEqual(WASM_BUDGET_BYTES);
     expect(plan.microBatchSize).toBeGreaterThanOrEqual(1);
+    console.log(JSON.stringify({ preset: id, promptLength, ...plan, estimatedMiB: Math.round(plan.estimatedBytes / 2 ** 20) }));
   });
 });
