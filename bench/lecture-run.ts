@@ -60,7 +60,9 @@ const session = new TrainingSession(
       lines.push(s);
       console.log(s);
     }
-    if (e.type === 'metrics' && e.step >= steps) finished();
+    // The last step's probe (when it has one) comes after its metrics.
+    if (e.type === 'metrics' && e.step >= steps && !(probeEvery > 0 && e.step % probeEvery === 0)) finished();
+    if (e.type === 'probes' && e.report.step >= steps) finished();
   },
   { initBackend: () => initNodeBackend('wasm'), embedded: { kind: 'dir', path: resolve('public/models/tabzero-tiny') } },
   { probeCount, probeSeed: 1234, checkpointEvery: 0 },
@@ -72,9 +74,6 @@ console.log(JSON.stringify({ config: patch, probeEvery, probeCount }));
 lines.push(JSON.stringify({ config: patch, probeEvery, probeCount }));
 await session.handle({ type: 'start', config: patch, task: { kind: 'toy-world' }, probeEvery });
 await done;
-if (probeEvery > 0 && step % probeEvery !== 0) {
-  // the final state, for the curve's end point
-}
 await session.dispose();
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, lines.join('\n') + '\n');
