@@ -48,7 +48,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   { name: 'seed', kind: { type: 'int', min: 0, max: 2 ** 31 - 1 }, defaultValue: DEFAULT_CONFIG.seed, help: 'Seeds prompts and sampling: the same seed and backend give the same first rollouts.' },
   { name: 'drop_zero_std_groups', kind: { type: 'bool' }, defaultValue: DEFAULT_CONFIG.drop_zero_std_groups, help: 'Skip groups whose completions all got the same reward (they carry no signal).', tabzeroOnly: true },
   { name: 'max_resample_rounds', kind: { type: 'int', min: 0, max: 16 }, defaultValue: DEFAULT_CONFIG.max_resample_rounds, help: 'With dropping on: how many times to draw new prompts for dropped groups before training on what is left.', tabzeroOnly: true },
-  { name: 'micro_batch_size', kind: { type: 'int', min: 0, max: 4096 }, defaultValue: DEFAULT_CONFIG.micro_batch_size, help: 'Completions per backward pass (gradients are summed); 0 is the whole batch. Lower it for Hub-sized models.', tabzeroOnly: true },
+  { name: 'micro_batch_size', kind: { type: 'int', min: 0, max: 4096 }, defaultValue: DEFAULT_CONFIG.micro_batch_size, help: 'Completions per backward pass (gradients are summed); 0 = chosen at Start as the largest that fits the backend’s memory.', tabzeroOnly: true },
   { name: 'entropy_coef', kind: { type: 'float', min: 0, max: 1, step: 0.001 }, defaultValue: DEFAULT_CONFIG.entropy_coef, help: 'Bonus for token entropy, to keep exploration up; 0 is off.', tabzeroOnly: true },
   { name: 'scaffold_hard_problems', kind: { type: 'bool' }, defaultValue: DEFAULT_CONFIG.scaffold_hard_problems, help: 'Give hard problems part of the reference solution after <think> (the paper’s scaffolding).', tabzeroOnly: true },
 ];
