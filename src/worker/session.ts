@@ -155,7 +155,9 @@ export class TrainingSession {
               return;
             }
           }
-          this.startLoop();
+          // Paused during the base probe: Start's own flow starts the loop once the probe is done.
+          if (this.probingBase) this.setState('running');
+          else this.startLoop();
         }
         return;
       case 'stop':
@@ -356,7 +358,12 @@ export class TrainingSession {
       // Running already while the base model is probed: Pause and Stop work during it.
       this.setState('running');
       // The base model's scores are the reference every later probe is read against.
-      await this.evalProbes('base');
+      this.probingBase = true;
+      try {
+        await this.evalProbes('base');
+      } finally {
+        this.probingBase = false;
+      }
       const now = this.state as RunState;
       if (now !== 'running') {
         if (now === 'stopping') this.setState('ready');
@@ -367,6 +374,7 @@ export class TrainingSession {
   }
 
   private resumeFiles: Map<string, Uint8Array> | null = null;
+  private probingBase = false;
   private probeCount: number | null = null;
 
   /** The out-of-memory message, with the micro_batch_size to set. */

@@ -137,3 +137,26 @@ describe('Stop during a rollout', () => {
     expect(session.currentTrainer!.step).toBe(0);
   }, 120_000);
 });
+
+describe('Pause and Resume during the base probe', () => {
+  it('finish the probe on the base model first, then train', async () => {
+    const { session, events, send, until } = make({ probeCount: 30 });
+    await send({ type: 'load', source: { kind: 'embedded' } });
+    const started = send({ type: 'start', config: CONFIG, task: { kind: 'toy-world', difficulty: 1 }, probeEvery: 5 });
+    await until(() => events.some((e) => e.type === 'progress' && e.phase === 'probe'));
+    await send({ type: 'pause' });
+    expect(session.runState).toBe('paused');
+    await send({ type: 'resume' });
+    expect(session.runState).toBe('running');
+    await started;
+    await until(() => events.some((e) => e.type === 'metrics'));
+    await send({ type: 'stop' });
+    const iProbe = events.findIndex((e) => e.type === 'probes');
+    const iMetrics = events.findIndex((e) => e.type === 'metrics');
+    // The base probe was measured before any update, and exactly one loop ran.
+    expect(iProbe).toBeGreaterThanOrEqual(0);
+    expect(iProbe).toBeLessThan(iMetrics);
+    const steps = events.filter((e) => e.type === 'metrics').map((e) => (e as { step: number }).step);
+    expect(steps).toEqual(steps.map((_, i) => i + 1));
+  }, 180_000);
+});
