@@ -35,6 +35,6 @@ for (let i = 0; i <= 5; i++) {
 p.push(`<text x="${(L + W - R) / 2}" y="${H - 10}" text-anchor="middle">GRPO step</text>`);
 for (const r of rows) p.push(`<circle cx="${x(r.step)}" cy="${y(r.reward)}" r="3" fill="#1f77b4" fill-opacity="0.45"/>`);
 p.push(`<polyline fill="none" stroke="#1f77b4" stroke-width="2.5" points="${rows.map((r, i) => `${x(r.step)},${y(smooth[i]!)}`).join(' ')}"/>`);
-p.push(`<text x="${W - R}" y="${T - 8}" text-anchor="end" fill="#555">points: each step; line: 5-step moving average</text>`);
+p.push(`<text x="${W - R}" y="${T + 14}" text-anchor="end" fill="#555" font-size="12">points: each step; line: 5-step moving average</text>`);
 p.push('</svg>');
 writeFileSync(output, p.join('\n') + '\n');
