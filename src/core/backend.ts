@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import type { BackendName, BackendReport } from '../worker/protocol';
+import type { BackendName, BackendReport } from './domain';
 
 export type { BackendName, BackendReport };
 

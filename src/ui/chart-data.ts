@@ -140,7 +140,7 @@ export function metricCharts(h: MetricsHistory): ChartModel[] {
     .map((k) => ({ label: k.replace(/^clip_ratio\/?/, '').replace('completions/clipped_ratio', 'truncated') || 'clip_ratio', values: h.series[k]! }));
   if (clip.length) charts.push({ id: 'clip', title: 'Clip ratios', x, help: 'Share of tokens whose ratio was clipped (and of completions cut at max length).', lines: clip });
   const tps = THROUGHPUT_NAMES.find((n) => h.series[n]);
-  if (tps) charts.push({ id: 'throughput', title: 'Tokens / s', x, help: 'Generated plus trained tokens per second of wall time.', lines: [{ label: 'tokens/s', values: h.series[tps]! }] });
+  if (tps) charts.push({ id: 'throughput', title: 'Tokens / s', x, help: 'Tokens sampled per second of rollout (generation) time; the update is not counted.', lines: [{ label: 'tokens/s', values: h.series[tps]! }] });
   return charts;
 }
 

@@ -3,7 +3,8 @@
  * the share-as-URL encoding. Pure data and functions: the worker is the one that validates.
  */
 import type { GrpoConfigPatch } from '../worker/protocol';
-import { DEFAULT_CONFIG, LR_SCHEDULER_TYPES, LOSS_TYPES, SCALE_REWARDS } from '../core/grpo/config';
+import { DEFAULT_CONFIG } from '../core/grpo/config';
+import { SETTINGS, SETTING_NAMES, type Setting } from '../core/grpo/settings';
 
 export type FieldKind =
   | { type: 'int'; min: number; max: number }
@@ -25,33 +26,14 @@ export interface ConfigField {
 export type ConfigValue = number | string | boolean | null;
 export type GrpoFormConfig = Record<string, ConfigValue>;
 
-export const CONFIG_FIELDS: readonly ConfigField[] = [
-  { name: 'num_generations', kind: { type: 'int', min: 2, max: 64 }, defaultValue: DEFAULT_CONFIG.num_generations, help: 'Completions sampled per prompt (the group G); advantages compare within a group.' },
-  { name: 'prompts_per_step', kind: { type: 'int', min: 1, max: 64 }, defaultValue: DEFAULT_CONFIG.prompts_per_step, help: 'Prompts per GRPO step; the batch is prompts_per_step × num_generations completions.', tabzeroOnly: true },
-  { name: 'learning_rate', kind: { type: 'float', min: 0, max: 1, step: 1e-6 }, defaultValue: DEFAULT_CONFIG.learning_rate, help: 'AdamW peak step size (TRL’s 1e-6 suits billions of parameters; tiny models want ~1e-4).' },
-  { name: 'max_steps', kind: { type: 'int', min: 1, max: 1_000_000 }, defaultValue: DEFAULT_CONFIG.max_steps, help: 'Steps the learning-rate schedule spans (training stops there).' },
-  { name: 'beta', kind: { type: 'float', min: 0, max: 10, step: 0.01 }, defaultValue: DEFAULT_CONFIG.beta, help: 'Weight of the k3 KL penalty to the frozen reference model; 0 skips the reference.' },
-  { name: 'epsilon', kind: { type: 'float', min: 0, max: 1, step: 0.01 }, defaultValue: DEFAULT_CONFIG.epsilon, help: 'Lower clip range: the ratio is kept above 1 − epsilon.' },
-  { name: 'epsilon_high', kind: { type: 'optionalFloat', min: 0, max: 1 }, defaultValue: DEFAULT_CONFIG.epsilon_high, help: 'Upper clip range (DAPO clip-higher); empty means equal to epsilon.' },
-  { name: 'loss_type', kind: { type: 'choice', options: LOSS_TYPES }, defaultValue: DEFAULT_CONFIG.loss_type, help: 'Token aggregation: per-sequence mean (grpo), per-batch tokens (bnpo/dapo) or fixed length (dr_grpo).' },
-  { name: 'scale_rewards', kind: { type: 'choice', options: SCALE_REWARDS }, defaultValue: DEFAULT_CONFIG.scale_rewards, help: 'Divide advantages by the group std, the batch std, or not at all (Dr. GRPO).' },
-  { name: 'num_iterations', kind: { type: 'int', min: 1, max: 16 }, defaultValue: DEFAULT_CONFIG.num_iterations, help: 'Optimisation passes over each batch of rollouts (μ); >1 makes clipping matter.' },
-  { name: 'max_completion_length', kind: { type: 'int', min: 1, max: 4096 }, defaultValue: DEFAULT_CONFIG.max_completion_length, help: 'Most tokens sampled per completion; longer ones are cut (truncated).' },
-  { name: 'temperature', kind: { type: 'float', min: 0, max: 5, step: 0.05 }, defaultValue: DEFAULT_CONFIG.temperature, help: 'Sampling temperature for rollouts; higher gives more varied groups.' },
-  { name: 'top_p', kind: { type: 'float', min: 0, max: 1, step: 0.01 }, defaultValue: DEFAULT_CONFIG.top_p, help: 'Nucleus sampling: keep the smallest token set with this much probability; 1 is off.' },
-  { name: 'top_k', kind: { type: 'int', min: 0, max: 100000 }, defaultValue: DEFAULT_CONFIG.top_k, help: 'Sample only among the k likeliest tokens; 0 is off.' },
-  { name: 'mask_truncated_completions', kind: { type: 'bool' }, defaultValue: DEFAULT_CONFIG.mask_truncated_completions, help: 'Leave completions cut at max_completion_length out of the loss.' },
-  { name: 'max_grad_norm', kind: { type: 'float', min: 0, max: 1000, step: 0.1 }, defaultValue: DEFAULT_CONFIG.max_grad_norm, help: 'Clip the global gradient norm to this value; 0 turns clipping off.' },
-  { name: 'warmup_ratio', kind: { type: 'float', min: 0, max: 1, step: 0.01 }, defaultValue: DEFAULT_CONFIG.warmup_ratio, help: 'Fraction of steps over which the learning rate ramps up from 0.' },
-  { name: 'lr_scheduler_type', kind: { type: 'choice', options: LR_SCHEDULER_TYPES }, defaultValue: DEFAULT_CONFIG.lr_scheduler_type, help: 'How the learning rate changes over the run after warm-up.' },
-  { name: 'weight_decay', kind: { type: 'float', min: 0, max: 1, step: 0.01 }, defaultValue: DEFAULT_CONFIG.weight_decay, help: 'AdamW decoupled weight decay.' },
-  { name: 'seed', kind: { type: 'int', min: 0, max: 2 ** 31 - 1 }, defaultValue: DEFAULT_CONFIG.seed, help: 'Seeds prompts and sampling: the same seed and backend give the same first rollouts.' },
-  { name: 'drop_zero_std_groups', kind: { type: 'bool' }, defaultValue: DEFAULT_CONFIG.drop_zero_std_groups, help: 'Skip groups whose completions all got the same reward (they carry no signal).', tabzeroOnly: true },
-  { name: 'max_resample_rounds', kind: { type: 'int', min: 0, max: 16 }, defaultValue: DEFAULT_CONFIG.max_resample_rounds, help: 'With dropping on: how many times to draw new prompts for dropped groups before training on what is left.', tabzeroOnly: true },
-  { name: 'micro_batch_size', kind: { type: 'int', min: 0, max: 4096 }, defaultValue: DEFAULT_CONFIG.micro_batch_size, help: 'Completions per backward pass (gradients are summed); 0 = chosen at Start as the largest that fits the backend’s memory.', tabzeroOnly: true },
-  { name: 'entropy_coef', kind: { type: 'float', min: 0, max: 1, step: 0.001 }, defaultValue: DEFAULT_CONFIG.entropy_coef, help: 'Bonus for token entropy, to keep exploration up; 0 is off.', tabzeroOnly: true },
-  { name: 'scaffold_hard_problems', kind: { type: 'bool' }, defaultValue: DEFAULT_CONFIG.scaffold_hard_problems, help: 'Give hard problems part of the reference solution after <think> (the paper’s scaffolding).', tabzeroOnly: true },
-];
+/** Derived from the engine's settings table: the same names, defaults, ranges and explanations. */
+export const CONFIG_FIELDS: readonly ConfigField[] = SETTING_NAMES.filter((name) => !(SETTINGS[name] as Setting).hiddenInForm).map((name) => {
+  const s: Setting = SETTINGS[name];
+  const k = s.kind;
+  const kind: FieldKind =
+    k.type === 'optionalInt' ? { type: 'optionalFloat', min: k.min, max: k.max } : k.type === 'numberList' ? { type: 'optionalFloat', min: -1e9, max: 1e9 } : k;
+  return { name, kind, defaultValue: DEFAULT_CONFIG[name] as ConfigValue, help: s.help, ...(s.tabzeroOnly ? { tabzeroOnly: true } : {}) };
+});
 
 const FIELD_BY_NAME = new Map(CONFIG_FIELDS.map((f) => [f.name, f]));
 

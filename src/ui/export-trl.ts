@@ -173,6 +173,8 @@ export function exportTrl(input: TrlExportInput): TrlExport {
     const v = c[name];
     return typeof v === 'number' ? v : Number(CONFIG_FIELDS.find((f) => f.name === name)?.defaultValue ?? 0);
   };
+  // TRL: generation batch = per_device_train_batch_size × steps_per_generation (one process); empty = gradient_accumulation_steps.
+  const sliceCount = (): number => (typeof c.steps_per_generation === 'number' ? c.steps_per_generation : Math.max(1, num('gradient_accumulation_steps')));
   const args: string[] = ['output_dir="tabzero-grpo"'];
   const extensions: string[] = [];
   for (const f of CONFIG_FIELDS) {
@@ -189,7 +191,8 @@ export function exportTrl(input: TrlExportInput): TrlExport {
     args.push(`${f.name}=${pythonLiteral(v)}`);
   }
   // TRL counts the batch in completions, TabZero in prompts.
-  args.push(`per_device_train_batch_size=${num('prompts_per_step') * num('num_generations')}`);
+  // With steps_per_generation (or gradient accumulation) TRL's per-device batch is one slice of the generation batch.
+  args.push(`per_device_train_batch_size=${Math.max(1, Math.round((num('prompts_per_step') * num('num_generations')) / sliceCount()))}`);
   args.push('logging_steps=1');
 
   const stubbed: TrlExport['stubbed'] = [];

@@ -1,7 +1,13 @@
 /**
  * Where a session keeps its one resumable checkpoint: the model in Hub layout plus
- * trainer_state.json, optimizer.safetensors and session.json. OPFS in the browser (survives a
- * reload), a Map in tests, a directory in the CLI.
+ * optimizer.safetensors and session.json. OPFS in the browser (survives a reload), a Map in
+ * tests, a directory in the CLI.
+ *
+ * A save never touches the checkpoint it replaces until the new one is complete: the new files go
+ * into a directory of their own beside the old one, then the pointer file CURRENT, written last
+ * and atomically (a rename in the CLI; in OPFS a writable stream, which only replaces the file when
+ * closed), names it; only then is the previous directory removed. A save interrupted at any point
+ * (killed process, closed tab, full disk) leaves the previous checkpoint current and whole.
  */
 
 /** Written last; a checkpoint without it is incomplete. */
@@ -37,52 +43,137 @@ export function memoryStore(): CheckpointStore {
   };
 }
 
+/** Names the directory of the current checkpoint; written last. */
+export const POINTER = 'CURRENT';
+export const CHECKPOINT_PREFIX = 'ckpt-';
+
+/** A fresh directory name for one save: unique even for two saves in the same millisecond. */
+export function checkpointDirName(): string {
+  return `${CHECKPOINT_PREFIX}${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** A pointer file's content, or null when it does not name a checkpoint directory (garbage, empty). */
+export function parsePointer(bytes: Uint8Array | null): string | null {
+  if (!bytes) return null;
+  const name = new TextDecoder().decode(bytes).trim();
+  return new RegExp(`^${CHECKPOINT_PREFIX}[a-z0-9-]+$`).test(name) ? name : null;
+}
+
+/** A stored checkpoint that cannot be resumed; the message names the file and what to do. */
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+/** Files a resumable checkpoint must have, besides session.json. */
+const REQUIRED = ['model.safetensors', 'optimizer.safetensors'];
+
+/**
+ * Check a loaded checkpoint before anything is built from it: session.json parses and records a
+ * step and a config, and the weight files are there. `where` names the checkpoint in messages,
+ * `remedy` says how to get past it in this environment.
+ */
+export function checkCheckpoint(files: Map<string, Uint8Array>, where: string, remedy: string): Map<string, Uint8Array> {
+  const fix = `; ${remedy}`;
+  const raw = files.get(COMPLETE);
+  if (!raw) throw new CheckpointError(`${where}/${COMPLETE} is missing: the checkpoint is incomplete${fix}.`);
+  let record: unknown;
+  try {
+    record = JSON.parse(new TextDecoder().decode(raw));
+  } catch (e) {
+    throw new CheckpointError(`${where}/${COMPLETE} is not valid JSON (${(e as Error).message.slice(0, 80)})${fix}.`);
+  }
+  const state = (record as { state?: { step?: unknown; config?: unknown } } | null)?.state;
+  if (typeof record !== 'object' || record === null || typeof (record as { model?: unknown }).model !== 'string' || !state || !Number.isInteger(state.step) || (state.step as number) < 0 || typeof state.config !== 'object' || state.config === null) {
+    throw new CheckpointError(`${where}/${COMPLETE} does not describe a run (it needs "model", "state.step" and "state.config")${fix}.`);
+  }
+  for (const f of REQUIRED) {
+    if (!files.has(f)) throw new CheckpointError(`${where}/${f} is missing, so the run cannot continue from step ${state.step as number}${fix}.`);
+  }
+  return files;
+}
+
 /** Origin Private File System; null where the browser has none (then Save reports that). */
-export function opfsStore(dirName = 'tabzero-checkpoint'): CheckpointStore | null {
-  const storage = (globalThis as { navigator?: { storage?: { getDirectory?: () => Promise<FileSystemDirectoryHandle> } } }).navigator?.storage;
+export function opfsStore(dirName = 'tabzero-checkpoint', storage = (globalThis as { navigator?: { storage?: { getDirectory?: () => Promise<FileSystemDirectoryHandle> } } }).navigator?.storage): CheckpointStore | null {
   if (!storage?.getDirectory) return null;
-  const dir = async (create: boolean): Promise<FileSystemDirectoryHandle | null> => {
-    const root = await storage.getDirectory!();
+  const root = async (create: boolean): Promise<FileSystemDirectoryHandle | null> => {
+    const top = await storage.getDirectory!();
     try {
-      return await root.getDirectoryHandle(dirName, { create });
+      return await top.getDirectoryHandle(dirName, { create });
     } catch {
       return null;
     }
   };
-  // session.json is written last and load() requires it: a reload mid-save leaves no half checkpoint.
-  return {
-    async save(files) {
-      const root = await storage.getDirectory!();
-      await root.removeEntry(dirName, { recursive: true }).catch(() => undefined);
-      const d = await root.getDirectoryHandle(dirName, { create: true });
-      for (const [name, data] of inWriteOrder(files)) {
-        const w = await (await d.getFileHandle(name, { create: true })).createWritable();
-        await w.write(data as unknown as ArrayBuffer);
-        await w.close();
-      }
-      return `browser storage (OPFS: ${dirName}/)`;
-    },
-    async load() {
-      const d = await dir(false);
-      if (!d) return null;
-      const out = new Map<string, Uint8Array>();
-      for await (const [name, handle] of (d as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
-        if (handle.kind === 'file') out.set(name, new Uint8Array(await (await (handle as FileSystemFileHandle).getFile()).arrayBuffer()));
-      }
-      return out.has(COMPLETE) ? out : null;
-    },
-    async peek(name) {
-      const d = await dir(false);
-      if (!d) return null;
+  const readFile = async (d: FileSystemDirectoryHandle, name: string): Promise<Uint8Array | null> => {
+    try {
+      return new Uint8Array(await (await (await d.getFileHandle(name)).getFile()).arrayBuffer());
+    } catch {
+      return null;
+    }
+  };
+  const writeFile = async (d: FileSystemDirectoryHandle, name: string, data: Uint8Array): Promise<void> => {
+    // The file changes only when the stream closes: a write cut short leaves the old content.
+    const w = await (await d.getFileHandle(name, { create: true })).createWritable();
+    try {
+      await w.write(data as unknown as ArrayBuffer);
+      await w.close();
+    } catch (e) {
+      await w.abort().catch(() => undefined);
+      throw e;
+    }
+  };
+  const entries = async (d: FileSystemDirectoryHandle): Promise<[string, FileSystemHandle][]> => {
+    const out: [string, FileSystemHandle][] = [];
+    for await (const e of (d as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) out.push(e);
+    return out;
+  };
+  /** The current checkpoint's directory; the root itself for a checkpoint saved before CURRENT existed. */
+  const current = async (): Promise<{ dir: FileSystemDirectoryHandle; where: string } | null> => {
+    const r = await root(false);
+    if (!r) return null;
+    const name = parsePointer(await readFile(r, POINTER));
+    if (name) {
       try {
-        return new Uint8Array(await (await (await d.getFileHandle(name)).getFile()).arrayBuffer());
+        return { dir: await r.getDirectoryHandle(name), where: `${dirName}/${name}` };
       } catch {
         return null;
       }
+    }
+    return (await readFile(r, COMPLETE)) ? { dir: r, where: dirName } : null;
+  };
+  return {
+    async save(files) {
+      const r = (await root(true))!;
+      const name = checkpointDirName();
+      const d = await r.getDirectoryHandle(name, { create: true });
+      try {
+        for (const [f, data] of inWriteOrder(files)) await writeFile(d, f, data);
+      } catch (e) {
+        await r.removeEntry(name, { recursive: true }).catch(() => undefined);
+        throw new CheckpointError(`the checkpoint was not saved (browser storage: ${(e as Error).message}); the previous checkpoint is kept. Free some space (site data) or Export the weights instead.`);
+      }
+      await writeFile(r, POINTER, new TextEncoder().encode(name));
+      // The new checkpoint is current: everything else (the previous one, leftovers of interrupted saves) goes.
+      for (const [n] of await entries(r)) {
+        if (n !== name && n !== POINTER) await r.removeEntry(n, { recursive: true }).catch(() => undefined);
+      }
+      return `browser storage (OPFS: ${dirName}/${name}/)`;
+    },
+    async load() {
+      const c = await current();
+      if (!c) return null;
+      const out = new Map<string, Uint8Array>();
+      for (const [n, handle] of await entries(c.dir)) {
+        if (handle.kind === 'file' && n !== POINTER) out.set(n, new Uint8Array(await (await (handle as FileSystemFileHandle).getFile()).arrayBuffer()));
+      }
+      return checkCheckpoint(out, `browser storage ${c.where}`, 'start a new run (Start) to replace it');
+    },
+    async peek(name) {
+      const c = await current();
+      return c ? readFile(c.dir, name) : null;
     },
     async clear() {
-      const root = await storage.getDirectory!();
-      await root.removeEntry(dirName, { recursive: true }).catch(() => undefined);
+      const top = await storage.getDirectory!();
+      await top.removeEntry(dirName, { recursive: true }).catch(() => undefined);
     },
   };
 }

@@ -3,8 +3,10 @@
  * everything it shows arrives as one of these events, everything it asks for is one of these commands.
  */
 import type { Problem } from '../core/types';
+import type { BackendName, BackendReport, BackendTiming, ErrorCode, ProbeReport, ProbeScore, StopReason, TaskSpec } from '../core/domain';
 
-export type BackendName = 'webgpu' | 'wasm' | 'cpu';
+export type { BackendName, BackendReport, BackendTiming, ErrorCode, ProbeReport, ProbeScore, StopReason, TaskSpec };
+
 
 export type ModelSourceSpec =
   | { kind: 'embedded' }
@@ -13,10 +15,6 @@ export type ModelSourceSpec =
   /** Files picked or dropped by the user (a Hub-layout folder), transferred as buffers. */
   | { kind: 'files'; files: { name: string; data: ArrayBuffer }[] };
 
-export type TaskSpec =
-  | { kind: 'toy-world'; difficulty?: number }
-  | { kind: 'countdown' }
-  | { kind: 'jsonl'; name: string; text: string };
 
 export interface UserRewardSpec {
   name: string;
@@ -43,27 +41,7 @@ export type Command =
   | { type: 'evalProbes' }
   | { type: 'setConfig'; config: GrpoConfigPatch };
 
-export interface BackendTiming {
-  name: BackendName;
-  /** Milliseconds for the timed probe workload (a matmul and a tiny forward); null when it could not run. */
-  ms: number | null;
-  /** Why it could not run, when it could not. */
-  error?: string;
-}
 
-export interface BackendReport {
-  name: BackendName;
-  /** Adapter vendor/architecture/description in words; null where there is no adapter. */
-  adapter: string | null;
-  /** Why a preferred backend was not used, in words a user can act on. */
-  fallbackReason: string | null;
-  /** True when the WebGPU adapter is a software renderer (SwiftShader, llvmpipe, ...). */
-  softwareAdapter?: boolean;
-  /** The measurement the choice was made on, one entry per backend tried. */
-  timings?: BackendTiming[];
-  /** One line saying why this backend was chosen ("WebGPU adapter is a software renderer (SwiftShader): wasm is 20× faster here"). */
-  why?: string;
-}
 
 /** A step's estimated peak memory, and the micro-batch chosen so that it fits the backend. */
 export interface MemoryPlan {
@@ -87,6 +65,10 @@ export interface RunHistory {
 export interface RolloutView {
   problemId: string;
   prompt: string;
+  /** 0 = plain prompt; 1..4 = scaffolded with that many chunks of the reference solution. */
+  scaffoldLevel?: number;
+  /** False for a group dynamic sampling set aside (zero reward variance): shown, not trained on. */
+  trained?: boolean;
   completions: {
     text: string;
     /** Decoded token pieces, for per-token tinting. */
@@ -98,23 +80,7 @@ export interface RolloutView {
   }[];
 }
 
-export interface ProbeScore {
-  acc: number;
-  lo: number;
-  hi: number;
-  n: number;
-}
 
-export interface ProbeReport {
-  step: number;
-  plain: ProbeScore;
-  plan: ProbeScore;
-  knowledge: ProbeScore;
-  subproblems: ProbeScore;
-  planEffect: number;
-  knowledgeEffect: number;
-  passAtK?: { k: number; value: number };
-}
 
 export type RunState = 'idle' | 'loading' | 'ready' | 'running' | 'paused' | 'stopping' | 'error';
 
@@ -122,7 +88,8 @@ export type WorkerEvent =
   /** phase 'probe' with message 'base' while the base model is probed before the first step. */
   | { type: 'progress'; phase: 'load' | 'rollout' | 'update' | 'probe' | 'save'; done: number; total: number; message?: string }
   | { type: 'loaded'; backend: BackendReport; model: { name: string; arch: string; params: number; vocabSize: number }; resumable: boolean }
-  | { type: 'state'; state: RunState; reason?: string }
+  /** reason: in words; stop: the same as a code, where the run ended for one of StopReason's reasons. */
+  | { type: 'state'; state: RunState; reason?: string; stop?: StopReason }
   | { type: 'metrics'; step: number; metrics: Record<string, number> }
   | { type: 'rollouts'; step: number; groups: RolloutView[] }
   | { type: 'probes'; report: ProbeReport }
@@ -135,6 +102,6 @@ export type WorkerEvent =
   | { type: 'memoryPlan'; plan: MemoryPlan }
   | { type: 'exported'; files: { name: string; data: ArrayBuffer }[] }
   | { type: 'log'; level: 'info' | 'warn'; message: string }
-  | { type: 'error'; code: string; message: string; /** For user reward errors: which function and where. */ reward?: { name: string; line?: number; column?: number } };
+  | { type: 'error'; code: ErrorCode; message: string; /** For user reward errors: which function and where. */ reward?: { name: string; line?: number; column?: number } };
 
 export type { Problem };

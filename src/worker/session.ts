@@ -4,7 +4,7 @@
  * a callback. The Web Worker entry (training-worker.ts) and Node tests both drive it.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Command, GrpoConfigPatch, ModelSourceSpec, RunState, TaskSpec, UserRewardSpec, WorkerEvent, BackendName, BackendReport } from './protocol';
+import type { Command, StopReason, GrpoConfigPatch, ModelSourceSpec, RunState, TaskSpec, UserRewardSpec, WorkerEvent, BackendName, BackendReport } from './protocol';
 import { ConfigError, DEFAULT_CONFIG, validateConfig, type GRPOConfig } from '../core/grpo/config';
 import { GRPOTrainer, type PromptRenderer, type TextTokenizer } from '../core/grpo/trainer';
 import { NonFiniteError } from '../core/grpo/optimizer';
@@ -18,6 +18,7 @@ import { renderPrompt, ANSWER_CLOSE } from '../core/tasks/prompt';
 import { applyChatTemplate, makeCompleter } from '../core/probes/completer';
 import { runProbes } from '../core/probes/run';
 import { yieldToEventLoop } from './yield';
+import { rolloutViews } from './rollout-views';
 import { COMPLETE, type CheckpointStore } from './checkpoint-store';
 import { parseSafetensors, serializeSafetensors } from '../core/model/safetensors';
 import type { TrainerState } from '../core/grpo/trainer';
@@ -104,9 +105,9 @@ export class TrainingSession {
     return this.trainer;
   }
 
-  private setState(state: RunState, reason?: string): void {
+  private setState(state: RunState, reason?: string, stop?: StopReason): void {
     this.state = state;
-    this.emit(reason ? { type: 'state', state, reason } : { type: 'state', state });
+    this.emit({ type: 'state', state, ...(reason ? { reason } : {}), ...(stop ? { stop } : {}) });
   }
 
   private fail(e: unknown, next: RunState): void {
@@ -121,16 +122,16 @@ export class TrainingSession {
       const message = this.outOfMemory();
       this.emit({ type: 'error', code: 'out-of-memory', message });
       // Start again works: the backend and the model are made anew first.
-      this.setState(this.loaded ? 'ready' : 'error', message);
+      this.setState(this.loaded ? 'ready' : 'error', message, 'failed');
       return;
     } else if (e instanceof StopRequested) {
-      this.setState(this.loaded ? 'ready' : 'idle');
+      this.setState(this.loaded ? 'ready' : 'idle', 'stopped by the user', 'stopped');
       return;
     } else {
       const err = e instanceof Error ? e : new Error(String(e));
-      this.emit({ type: 'error', code: err.name || 'error', message: err.message });
+      this.emit({ type: 'error', code: 'internal', message: err.name && err.name !== 'Error' ? `${err.name}: ${err.message}` : err.message });
     }
-    this.setState(next, e instanceof Error ? e.message : String(e));
+    this.setState(next, e instanceof Error ? e.message : String(e), next === 'error' ? 'failed' : undefined);
   }
 
   /** Commands that touch the model run one after another; pause/stop only flip the state. */
@@ -165,8 +166,8 @@ export class TrainingSession {
           this.setState('stopping');
           await this.loop;
           await this.queue(() => this.autoSave());
-          // A stop during the base probe has already ended the run.
-          if ((this.state as RunState) === 'stopping') this.setState('ready');
+          // A stop during the base probe or a rollout has already ended the run.
+          if ((this.state as RunState) === 'stopping') this.setState('ready', 'stopped by the user', 'stopped');
         }
         return;
       case 'setConfig':
@@ -426,7 +427,7 @@ export class TrainingSession {
       if (this.trainer.step >= this.trainer.config.max_steps) {
         this.emit({ type: 'log', level: 'info', message: `Reached max_steps = ${this.trainer.config.max_steps}.` });
         await this.autoSave();
-        this.setState('ready', 'max_steps reached');
+        this.setState('ready', 'max_steps reached', 'max_steps');
         return;
       }
       await yieldToEventLoop();
@@ -454,7 +455,7 @@ export class TrainingSession {
         },
       });
       this.emit({ type: 'metrics', step: r.step, metrics: r.metrics });
-      this.emit({ type: 'rollouts', step: r.step, groups: r.groups });
+      this.emit({ type: 'rollouts', step: r.step, groups: rolloutViews(r, this.textTokenizer()) });
       if (this.probeEvery > 0 && r.step % this.probeEvery === 0) await this.evalProbes();
       const saveEvery = this.opts.checkpointEvery ?? 10;
       if (saveEvery > 0 && r.step % saveEvery === 0) await this.autoSave();

@@ -1,6 +1,6 @@
 /**
  * End-to-end plumbing: build the app with vite into a temp dir, serve it on 127.0.0.1, and drive
- * Debian's Chromium with playwright-core on a software WebGPU adapter (see DESIGN.md).
+ * Debian's Chromium with playwright-core on a software WebGPU adapter (see docs/ARCHITECTURE.md).
  */
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, statSync, existsSync, mkdirSync } from 'node:fs';

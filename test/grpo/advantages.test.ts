@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { computeAdvantages, sampleStd } from '../../src/core/grpo/advantages';
+import { computeAdvantages as compute, sampleStd } from '../../src/core/grpo/advantages';
+import type { ScaleRewards } from '../../src/core/grpo/config';
+
+const computeAdvantages = (r: number[], G: number, scale: ScaleRewards) => compute(r, { numGenerations: G, scale, estimator: 'grpo' });
 
 // Three groups of G = 4: mixed, all equal (zero std), mixed.
 const rewards = [1, 0, 0, 1, 0.5, 0.5, 0.5, 0.5, 2, 0, 1, 0];
@@ -24,9 +27,7 @@ describe('computeAdvantages', () => {
     // numpy cross-check of two entries.
     expect(r.advantages[0]).toBeCloseTo(0.8658754297607016, 12);
     expect(r.advantages[8]).toBeCloseTo(1.3054460702726, 12);
-    expect(r.zeroStdGroups).toEqual([false, true, false]);
     expect(r.fracRewardZeroStd).toBeCloseTo(1 / 3, 12);
-    expect(r.rewardStd).toBeCloseTo((s1 + 0 + s3) / 3, 12);
   });
 
   it("scale_rewards 'batch': group mean, batch std", () => {
@@ -37,8 +38,6 @@ describe('computeAdvantages', () => {
     expect(r.advantages.slice(4, 8)).toEqual([0, 0, 0, 0]);
     // TRL logs zero-std against the std actually used: the batch std is not zero.
     expect(r.fracRewardZeroStd).toBe(0);
-    expect(r.zeroStdGroups).toEqual([false, true, false]);
-    expect(r.rewardStd).toBeCloseTo(bs, 12);
   });
 
   it("scale_rewards 'none': only the group mean is subtracted", () => {

@@ -49,7 +49,7 @@ describe('tabzero train', () => {
     before.model.dispose();
     after.model.dispose();
     // The run left a resumable checkpoint; --resume continues from step 3 to max_steps 5.
-    expect(existsSync(join(out, 'checkpoint', 'session.json'))).toBe(true);
+    expect(existsSync(join(out, 'checkpoint', 'CURRENT'))).toBe(true);
     expect(await run(['--config', join(dir, 'cfg.json'), '--out', out, '--backend', 'cpu', '--resume', '--max-steps', '5', '--checkpoint-every', '1'])).toBe(0);
     const all = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; probes?: unknown });
     expect(all.filter((r) => !r.probes).map((r) => r.step)).toEqual([1, 2, 3, 4, 5]);

@@ -47,3 +47,33 @@ describe('validateConfig', () => {
     expect(() => rewardWeights(c, 3)).toThrow(ConfigError);
   });
 });
+
+describe('settings table', () => {
+  it('accepts scale_rewards true/false as TRL does (group / none)', () => {
+    expect(validateConfig({ scale_rewards: true }).scale_rewards).toBe('group');
+    expect(validateConfig({ scale_rewards: false }).scale_rewards).toBe('none');
+    expect(() => validateConfig({ scale_rewards: 'true' })).toThrow(ConfigError);
+  });
+
+  it.each([
+    [{ max_completion_length: 100_000 }, 'max_completion_length'],
+    [{ num_generations: 10_000 }, 'num_generations'],
+    [{ temperature: 0.001 }, 'temperature'],
+    [{ delta: 1.1 }, 'delta'],
+    [{ steps_per_generation: 3 }, 'steps_per_generation'],
+    [{ steps_per_generation: 2, gradient_accumulation_steps: 4 }, 'steps_per_generation'],
+    [{ sync_ref_model: true }, 'sync_ref_model'],
+    [{ top_entropy_quantile: 0 }, 'top_entropy_quantile'],
+    [{ loss_type: 'luspo' }, 'loss_type'],
+  ])('refuses %j (ranges and combinations)', (patch, key) => {
+    expect(() => validateConfig(patch as Record<string, unknown>)).toThrow(expect.objectContaining({ key }));
+  });
+
+  it('has TRL 1.10 defaults for the parity settings', () => {
+    expect(DEFAULT_CONFIG).toMatchObject({
+      importance_sampling_level: 'token', delta: null, top_entropy_quantile: 1, use_bias_correction_kl: false, multi_objective_aggregation: 'sum_then_normalize',
+      min_p: null, repetition_penalty: 1, sync_ref_model: false, ref_model_mixup_alpha: 0.6, ref_model_sync_steps: 512, steps_per_generation: null,
+      gradient_accumulation_steps: 1, advantage_estimator: 'grpo',
+    });
+  });
+});

@@ -52,7 +52,7 @@ describe('runRewards', () => {
   });
 });
 
-describe('sandboxed user rewards (Node worker_threads)', () => {
+describe('sandboxed user rewards (QuickJS in Node)', () => {
   const made: SandboxedRewardFunction[] = [];
   const make = async (name: string, source: string, timeLimitMs = 500) => {
     const s = await createSandboxedReward({ name, source }, { timeLimitMs });

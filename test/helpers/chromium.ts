@@ -1,5 +1,5 @@
 /**
- * Headless Chromium for tests, with WebGPU on machines without a GPU (DESIGN.md): Debian's
+ * Headless Chromium for tests, with WebGPU on machines without a GPU (see docs/ARCHITECTURE.md, "Testing WebGPU without a GPU"): Debian's
  * /usr/bin/chromium driven by playwright-core, ANGLE on EGL so WebGPU runs on Mesa llvmpipe
  * through the GLES compatibility adapter. Also a static file server on 127.0.0.1 (a secure context).
  */

@@ -42,7 +42,7 @@ describe('GRPO on the shipped model', () => {
           errors.push(e.message);
           finished();
         }
-        if (e.type === 'state' && e.reason === 'max_steps reached') finished();
+        if (e.type === 'state' && e.stop === 'max_steps') finished();
       },
       { initBackend: () => initNodeBackend('wasm'), embedded: modelSource(resolve('public/models/tabzero-tiny')) },
       { probeCount: PROBE_COUNT, probeSeed: 1234 },

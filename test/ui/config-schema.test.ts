@@ -11,6 +11,10 @@ describe('GRPO form schema', () => {
         'max_completion_length', 'temperature', 'top_p', 'top_k', 'mask_truncated_completions', 'max_grad_norm', 'warmup_ratio', 'lr_scheduler_type',
         'weight_decay', 'seed', 'drop_zero_std_groups', 'entropy_coef', 'scaffold_hard_problems', 'max_steps',
         'max_resample_rounds', 'micro_batch_size',
+        // TRL 1.10 parity (issue 10)
+        'delta', 'importance_sampling_level', 'advantage_estimator', 'multi_objective_aggregation', 'steps_per_generation',
+        'gradient_accumulation_steps', 'min_p', 'repetition_penalty', 'top_entropy_quantile', 'use_bias_correction_kl',
+        'sapo_temperature_pos', 'sapo_temperature_neg', 'sync_ref_model', 'ref_model_mixup_alpha', 'ref_model_sync_steps',
       ].sort(),
     );
     for (const f of CONFIG_FIELDS) expect(f.help.length, f.name).toBeGreaterThan(10);

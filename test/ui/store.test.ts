@@ -70,10 +70,10 @@ describe('app store', () => {
     const c = fakeClient();
     const store = createAppStore(c);
     c.emit({ type: 'error', code: 'reward-timeout', message: 'too slow', reward: { name: 'mine', line: 3, column: 5 } });
-    c.emit({ type: 'error', code: 'oom', message: 'out of GPU memory' });
+    c.emit({ type: 'error', code: 'out-of-memory', message: 'out of GPU memory' });
     const s = store.getState();
     expect(s.rewardErrors.mine).toMatchObject({ code: 'reward-timeout', reward: { line: 3, column: 5 } });
-    expect(s.errors.map((e) => e.code)).toEqual(['reward-timeout', 'oom']);
+    expect(s.errors.map((e) => e.code)).toEqual(['reward-timeout', 'out-of-memory']);
     store.getState().dismissError(s.errors[1]!.id);
     expect(store.getState().errors.map((e) => e.code)).toEqual(['reward-timeout']);
     // Starting again clears stale reward positions (the user may have edited the code).

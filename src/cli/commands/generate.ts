@@ -3,7 +3,7 @@
  *   [--temperature T] [--top-k K] [--top-p P] [--seed S] [--backend cpu|wasm|webgpu] [--raw]`
  * Prints the completion. The prompt goes through the model's chat template unless --raw.
  */
-import { parseArgs, str, num, bool, oneOf } from '../args';
+import { ArgsError, parseArgs, str, num, bool, oneOf } from '../args';
 import { initNodeBackend } from '../node-webgpu';
 import { loadModel, type ModelSource } from '../../core/model/load';
 import { generate } from '../../core/model/generate';
@@ -24,12 +24,24 @@ export async function run(argv: string[]): Promise<number> {
   }
   const a = parseArgs(
     argv,
-    { model: 'string', prompt: 'string', 'max-new-tokens': 'int', temperature: 'number', 'top-k': 'int', 'top-p': 'number', seed: 'int', backend: 'string', raw: 'boolean' },
+    {
+      model: 'string',
+      prompt: 'string',
+      'max-new-tokens': { type: 'int', min: 1 },
+      temperature: { type: 'number', min: 0 },
+      'top-k': { type: 'int', min: 0 },
+      'top-p': { type: 'number', min: 0, minExclusive: true, max: 1 },
+      seed: { type: 'int', min: 0 },
+      backend: 'string',
+      raw: 'boolean',
+    },
     USAGE,
   );
+  if (a.positional.length > 0) throw new ArgsError(`unexpected argument "${a.positional[0]}"; every option is --name value (quote a prompt with spaces).`);
   const modelSpec = str(a, 'model');
   const prompt = str(a, 'prompt');
-  const backend = await initNodeBackend(oneOf(a, 'backend', ['cpu', 'wasm', 'webgpu'] as const, 'wasm'));
+  const backendName = oneOf(a, 'backend', ['cpu', 'wasm', 'webgpu'] as const, 'wasm');
+  const backend = await initNodeBackend(backendName);
   if (backend.fallbackReason) console.error(`note: ${backend.fallbackReason}`);
   const { model, tokenizer } = await loadModel(modelSource(modelSpec));
   try {

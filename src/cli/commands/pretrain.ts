@@ -1,13 +1,16 @@
 /**
- * `tabzero pretrain --out <dir> [--seed S] [--minutes M] [--steps N] [--batch B] [--backend B]`
+ * `tabzero pretrain --out <dir> [--overwrite] [--seed S] [--minutes M] [--steps N] [--batch B] [--backend B]`
  *
  * Makes the embedded default model from nothing: trains a BPE tokenizer on toy-world text, then a
  * Llama-shaped model of ~1M parameters by next-token prediction on toy-world traces, with the
  * same engine the app trains with. Writes the model in Hub layout to --out every --save-every
  * steps (so a stopped run keeps its progress) and a PRETRAIN.json record of how it was made.
+ * --out is required, and a directory that already holds a model is only replaced with
+ * --overwrite: the shipped model lives in public/models/tabzero-tiny and must not be lost by accident.
  */
-import { mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, writeFileSync, appendFileSync, renameSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { checkOutDir } from '../files';
 import * as tf from '@tensorflow/tfjs-core';
 import { PreTrainedTokenizer } from '@huggingface/transformers';
 import { Rng } from '../../core/rng';
@@ -26,7 +29,7 @@ export class PretrainArgsError extends Error {
   override name = 'PretrainArgsError';
 }
 
-const USAGE = 'usage: tabzero pretrain --out <dir> [--seed S] [--steps N] [--minutes M] [--batch B] [--lr LR] [--vocab V] [--save-every N] [--backend wasm|cpu|webgpu]';
+const USAGE = 'usage: tabzero pretrain --out <dir> [--overwrite] [--seed S] [--steps N] [--minutes M] [--batch B] [--lr LR] [--vocab V] [--save-every N] [--backend wasm|cpu|webgpu]';
 
 interface PretrainArgs {
   out: string;
@@ -38,25 +41,46 @@ interface PretrainArgs {
   vocab: number;
   saveEvery: number;
   backend: BackendName;
+  overwrite: boolean;
 }
 
+/** Numeric flags: integer or not, and the smallest value allowed. */
+const NUMERIC: Record<string, { key: keyof PretrainArgs; int: boolean; min: number; minExclusive?: boolean }> = {
+  '--seed': { key: 'seed', int: true, min: 0 },
+  '--minutes': { key: 'minutes', int: false, min: 0, minExclusive: true },
+  '--steps': { key: 'steps', int: true, min: 1 },
+  '--batch': { key: 'batch', int: true, min: 1 },
+  '--lr': { key: 'lr', int: false, min: 0, minExclusive: true },
+  '--vocab': { key: 'vocab', int: true, min: 16 },
+  '--save-every': { key: 'saveEvery', int: true, min: 1 },
+};
+
 function parse(argv: string[]): PretrainArgs {
-  const a: PretrainArgs = { out: 'public/models/tabzero-tiny', seed: 1234, minutes: 45, steps: 1326, batch: 16, lr: 2e-3, vocab: 384, saveEvery: 100, backend: 'wasm' };
+  const a: PretrainArgs = { out: '', seed: 1234, minutes: 45, steps: 1326, batch: 16, lr: 2e-3, vocab: 384, saveEvery: 100, backend: 'wasm', overwrite: false };
   if (argv.includes('--help')) throw new PretrainArgsError(USAGE);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
+    if (k === '--overwrite') {
+      a.overwrite = true;
+      continue;
+    }
+    if (!k.startsWith('--')) throw new PretrainArgsError(`unexpected argument '${k}'. ${USAGE}`);
     const v = argv[i + 1];
     if (v === undefined) throw new PretrainArgsError(`${k} needs a value. ${USAGE}`);
+    if (/^--[a-z]/i.test(v)) throw new PretrainArgsError(`${k} needs a value, but the next argument is the option ${v}. ${USAGE}`);
     i++;
+    const n = NUMERIC[k];
+    if (n) {
+      const x = v.trim() === '' ? NaN : Number(v);
+      const low = n.minExclusive ? x <= n.min : x < n.min;
+      if (!Number.isFinite(x) || (n.int && !Number.isInteger(x)) || low) {
+        throw new PretrainArgsError(`${k} must be ${n.int ? 'an integer' : 'a number'} ${n.minExclusive ? '>' : '≥'} ${n.min}, got '${v}'.`);
+      }
+      (a as unknown as Record<string, number>)[n.key] = x;
+      continue;
+    }
     switch (k) {
       case '--out': a.out = v; break;
-      case '--seed': a.seed = Number(v); break;
-      case '--minutes': a.minutes = Number(v); break;
-      case '--steps': a.steps = Number(v); break;
-      case '--batch': a.batch = Number(v); break;
-      case '--lr': a.lr = Number(v); break;
-      case '--vocab': a.vocab = Number(v); break;
-      case '--save-every': a.saveEvery = Number(v); break;
       case '--backend':
         if (v !== 'wasm' && v !== 'cpu' && v !== 'webgpu') throw new PretrainArgsError(`--backend must be wasm, cpu or webgpu, got '${v}'.`);
         a.backend = v;
@@ -64,10 +88,13 @@ function parse(argv: string[]): PretrainArgs {
       default: throw new PretrainArgsError(`unknown option ${k}. ${USAGE}`);
     }
   }
-  for (const [k, v] of Object.entries({ seed: a.seed, steps: a.steps, batch: a.batch, vocab: a.vocab, 'save-every': a.saveEvery })) {
-    if (!Number.isInteger(v) || v < 0 || (k !== 'seed' && v === 0)) throw new PretrainArgsError(`--${k} must be a ${k === 'seed' ? 'non-negative' : 'positive'} integer, got ${v}.`);
+  if (!a.out) {
+    throw new PretrainArgsError(`--out <dir> is required: the directory the new model is written to (the shipped model is public/models/tabzero-tiny; replacing it takes --out public/models/tabzero-tiny --overwrite). ${USAGE}`);
   }
-  if (!(a.minutes > 0) || !(a.lr > 0)) throw new PretrainArgsError(`--minutes and --lr must be positive numbers.`);
+  const out = resolve(a.out);
+  if (!a.overwrite && ['model.safetensors', 'config.json'].some((f) => existsSync(join(out, f)))) {
+    throw new PretrainArgsError(`${a.out} already holds a model (config.json / model.safetensors); add --overwrite to replace it, or choose another --out.`);
+  }
   return a;
 }
 
@@ -82,6 +109,7 @@ function lrAt(peak: number, progress: number, step: number, warmup: number): num
 
 export async function run(argv: string[]): Promise<number> {
   const args = parse(argv);
+  checkOutDir(resolve(args.out));
   const backend = await initNodeBackend(args.backend);
   console.error(`pretrain: backend ${backend.name}${backend.fallbackReason ? ` (${backend.fallbackReason})` : ''}`);
   tf.setBackend(backend.name);
@@ -98,7 +126,6 @@ export async function run(argv: string[]): Promise<number> {
   const rng = new Rng(args.seed + 1);
   const started = Date.now();
   const budgetMs = args.minutes * 60_000;
-  mkdirSync(args.out, { recursive: true });
   const logPath = join(args.out, 'pretrain-log.jsonl');
   writeFileSync(logPath, '');
   let tokensSeen = 0;
@@ -106,7 +133,12 @@ export async function run(argv: string[]): Promise<number> {
   let step = 0;
   const save = async (final: boolean): Promise<void> => {
     const files = await hubFiles(model, configJson, bpe.tokenizerJson, bpe.tokenizerConfig, generationConfigJson(eos, 160));
-    for (const [name, data] of files) writeFileSync(join(args.out, name), data);
+    // Each file is replaced in one rename, so a stopped run never leaves a torn model.
+    for (const [name, data] of files) {
+      const tmp = join(args.out, `.${name}.tmp`);
+      writeFileSync(tmp, data);
+      renameSync(tmp, join(args.out, name));
+    }
     const record = {
       command: `npx tabzero pretrain ${argv.join(' ')}`,
       seed: args.seed,

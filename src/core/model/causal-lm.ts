@@ -124,6 +124,16 @@ export class CausalLM {
     return expectedTensors(this.config, this.prefix);
   }
 
+  /**
+   * Maps a tensor shaped like one of this model's weights (an optimizer moment, say) between the
+   * engine's layout and Hugging Face's; the same map goes both ways (a transpose or nothing).
+   */
+  hfLayoutFlip(): (name: string, t: tf.Tensor) => tf.Tensor {
+    const linear = new Set(this.tensorSpecs().filter((s) => s.linear).map((s) => s.name));
+    const flip = this.transposedLinear;
+    return (name, t) => (flip && linear.has(name) ? tf.transpose(t) : t);
+  }
+
   trainableVariables(): tf.Variable[] {
     return this.trainable ? [...this.weights.values()] : [];
   }

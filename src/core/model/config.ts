@@ -24,6 +24,23 @@ function num(raw: Json, key: string, fallback?: number): number {
   throw new UnsupportedModelError(`config.json: "${key}" should be a number but is ${JSON.stringify(v)}.`);
 }
 
+/** A size that must be a whole number ≥ 1 (dimensions, counts of heads and layers). */
+function size(raw: Json, key: string, fallback?: number): number {
+  const v = num(raw, key, fallback);
+  if (!Number.isInteger(v) || v < 1) throw new UnsupportedModelError(`config.json: "${key}" must be a whole number ≥ 1, got ${v}.`);
+  return v;
+}
+
+/** The hidden size must split evenly into heads when the head size is derived from it. */
+function headSize(hidden: number, heads: number, hiddenKey: string, headsKey: string): number {
+  if (hidden % heads !== 0) {
+    throw new UnsupportedModelError(
+      `config.json: ${hiddenKey} (${hidden}) is not divisible by ${headsKey} (${heads}), so the attention heads have no whole size; use a ${headsKey} that divides ${hiddenKey} (e.g. ${[1, 2, 4, 8, 12, 16].filter((h) => hidden % h === 0).pop() ?? 1}).`,
+    );
+  }
+  return hidden / heads;
+}
+
 function optId(v: unknown): number | null {
   return typeof v === 'number' && Number.isInteger(v) ? v : null;
 }
@@ -73,19 +90,20 @@ export function parseConfig(raw: Json): ModelConfig {
     raw,
   };
   if (arch === 'gpt2') {
-    const hiddenSize = num(raw, 'n_embd', 768);
-    const numHeads = num(raw, 'n_head', 12);
-    const inner = raw.n_inner;
+    const hiddenSize = size(raw, 'n_embd', 768);
+    const numHeads = size(raw, 'n_head', 12);
+    const headDim = headSize(hiddenSize, numHeads, 'n_embd', 'n_head');
+    const inner = raw.n_inner === null || raw.n_inner === undefined ? 4 * hiddenSize : size(raw, 'n_inner');
     return {
       ...common,
-      vocabSize: num(raw, 'vocab_size', 50257),
+      vocabSize: size(raw, 'vocab_size', 50257),
       hiddenSize,
-      numLayers: num(raw, 'n_layer', 12),
+      numLayers: size(raw, 'n_layer', 12),
       numHeads,
       numKvHeads: numHeads,
-      headDim: hiddenSize / numHeads,
-      intermediateSize: typeof inner === 'number' ? inner : 4 * hiddenSize,
-      maxPositionEmbeddings: num(raw, 'n_positions', 1024),
+      headDim,
+      intermediateSize: inner,
+      maxPositionEmbeddings: size(raw, 'n_positions', 1024),
       normEps: num(raw, 'layer_norm_epsilon', 1e-5),
       ropeTheta: 0,
       tieWordEmbeddings: raw.tie_word_embeddings !== false,
@@ -96,27 +114,28 @@ export function parseConfig(raw: Json): ModelConfig {
       ropeScaling: null,
     };
   }
-  const hiddenSize = num(raw, 'hidden_size');
-  const numHeads = num(raw, 'num_attention_heads');
-  const numKvHeads = num(raw, 'num_key_value_heads', numHeads);
+  const hiddenSize = size(raw, 'hidden_size');
+  const numHeads = size(raw, 'num_attention_heads');
+  const numKvHeads = size(raw, 'num_key_value_heads', numHeads);
   if (numHeads % numKvHeads !== 0) {
     throw new UnsupportedModelError(`config.json: num_attention_heads (${numHeads}) is not a multiple of num_key_value_heads (${numKvHeads}).`);
   }
   if (raw.mlp_bias === true) throw new UnsupportedModelError('config.json: mlp_bias: true is not supported.');
-  const headDim = num(raw, 'head_dim', arch === 'qwen3' ? 128 : hiddenSize / numHeads);
+  const explicitHead = raw.head_dim !== undefined && raw.head_dim !== null;
+  const headDim = explicitHead ? size(raw, 'head_dim') : arch === 'qwen3' ? 128 : headSize(hiddenSize, numHeads, 'hidden_size', 'num_attention_heads');
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) throw new UnsupportedModelError(`config.json: head_dim ${headDim} must be an even integer for RoPE.`);
   const hiddenAct = typeof raw.hidden_act === 'string' ? raw.hidden_act : 'silu';
   const llamaBias = arch === 'llama' && raw.attention_bias === true;
   return {
     ...common,
-    vocabSize: num(raw, 'vocab_size'),
+    vocabSize: size(raw, 'vocab_size'),
     hiddenSize,
-    numLayers: num(raw, 'num_hidden_layers'),
+    numLayers: size(raw, 'num_hidden_layers'),
     numHeads,
     numKvHeads,
     headDim,
-    intermediateSize: num(raw, 'intermediate_size'),
-    maxPositionEmbeddings: num(raw, 'max_position_embeddings', 2048),
+    intermediateSize: size(raw, 'intermediate_size'),
+    maxPositionEmbeddings: size(raw, 'max_position_embeddings', 2048),
     normEps: num(raw, 'rms_norm_eps', 1e-6),
     ropeTheta: num(raw, 'rope_theta', 10000),
     tieWordEmbeddings: raw.tie_word_embeddings === true,

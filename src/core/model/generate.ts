@@ -84,7 +84,7 @@ async function generateImpl(model: CausalLM, prompts: number[][], opts: Generate
           masks[b]!.push(1);
           continue;
         }
-        const { token, logprob } = sampleToken(logits.subarray(b * V, (b + 1) * V), opts, rng);
+        const { token, logprob } = sampleToken(logits.subarray(b * V, (b + 1) * V), opts, rng, opts.repetitionPenalty !== undefined && opts.repetitionPenalty !== 1 ? [...prompts[b]!, ...tokens[b]!] : []);
         tokens[b]!.push(token);
         logprobs[b]!.push(logprob);
         seqs[b]!.push(token);

@@ -75,8 +75,25 @@ function decode(bytes: Uint8Array, dtype: SafetensorsDtype, count: number): Floa
   return out;
 }
 
-/** Parse a whole .safetensors file. `fileName` only serves the error messages. */
-export function parseSafetensors(bytes: Uint8Array, fileName = 'model.safetensors'): Map<string, SafeTensor> {
+/** The format's own limit on the JSON header (it guards against a header used to exhaust memory). */
+const MAX_HEADER_BYTES = 100_000_000;
+
+/** The first non-finite value of a decoded float tensor, or -1. */
+function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (v - v !== 0) return i;
+  }
+  return -1;
+}
+
+/**
+ * Parse a whole .safetensors file. `fileName` only serves the error messages. The header is checked
+ * as the format specifies: every tensor's data_offsets lie inside the data, in order, without
+ * overlap, and together cover the data with no hole. Float tensors holding NaN or ±Infinity are
+ * refused by name (a damaged or diverged checkpoint) unless `allowNonFinite`.
+ */
+export function parseSafetensors(bytes: Uint8Array, fileName = 'model.safetensors', opts: { allowNonFinite?: boolean } = {}): Map<string, SafeTensor> {
   const fail = (problem: string): never => {
     throw new SafetensorsError(`${fileName} is not a valid safetensors file: ${problem}.`);
   };
@@ -86,6 +103,7 @@ export function parseSafetensors(bytes: Uint8Array, fileName = 'model.safetensor
   if (headerLen > bytes.byteLength - 8) {
     fail(`the header claims ${headerLen} bytes but the file has only ${bytes.byteLength - 8} after the length (truncated download?)`);
   }
+  if (headerLen > MAX_HEADER_BYTES) fail(`the header claims ${headerLen} bytes, more than the format's limit of ${MAX_HEADER_BYTES}`);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
@@ -95,20 +113,53 @@ export function parseSafetensors(bytes: Uint8Array, fileName = 'model.safetensor
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('its header is not a JSON object');
   const dataStart = 8 + headerLen;
   const dataLen = bytes.byteLength - dataStart;
-  const out = new Map<string, SafeTensor>();
+  const entries: [string, HeaderEntry][] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
-    if (name === '__metadata__') continue;
+    if (name === '__metadata__') {
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry) || Object.values(entry).some((v) => typeof v !== 'string')) {
+        fail('"__metadata__" must map names to strings');
+      }
+      continue;
+    }
     if (!isHeaderEntry(entry)) fail(`the header entry for tensor "${name}" lacks dtype, shape or data_offsets`);
     const e = entry as HeaderEntry;
     if (!(e.dtype in BYTES)) fail(`tensor "${name}" has dtype ${e.dtype}; supported: ${Object.keys(BYTES).join(', ')}`);
+    const [begin, end] = e.data_offsets;
+    if (end < begin) fail(`tensor "${name}" has data_offsets [${begin}, ${end}], which end before they begin`);
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    const need = count * BYTES[e.dtype as SafetensorsDtype];
+    if (end - begin !== need) fail(`tensor "${name}" spans ${end - begin} bytes but shape [${e.shape.join(', ')}] of ${e.dtype} needs ${need}`);
+    if (end > dataLen) fail(`tensor "${name}" ends at byte ${end} of the data but the data has only ${dataLen} bytes (truncated download?)`);
+    entries.push([name, e]);
+  }
+  // The tensors, in offset order, must tile the data exactly: no overlap (two names for the same
+  // bytes) and no hole (bytes no tensor claims, which could hide other content).
+  const byOffset = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0] || a[1].data_offsets[1] - b[1].data_offsets[1]);
+  let pos = 0;
+  let prev = '';
+  for (const [name, e] of byOffset) {
+    const [begin, end] = e.data_offsets;
+    if (begin < pos) fail(`tensor "${name}" (bytes ${begin}–${end}) overlaps tensor "${prev}" (which ends at ${pos})`);
+    if (begin > pos) fail(`bytes ${pos}–${begin} of the data belong to no tensor (a hole before "${name}")`);
+    pos = end;
+    prev = name;
+  }
+  if (pos !== dataLen) fail(`the last ${dataLen - pos} bytes of the data belong to no tensor (the tensors end at byte ${pos} of ${dataLen})`);
+  const out = new Map<string, SafeTensor>();
+  for (const [name, e] of entries) {
     const dtype = e.dtype as SafetensorsDtype;
     const count = e.shape.reduce((a, b) => a * b, 1);
     const [begin, end] = e.data_offsets;
-    if (end - begin !== count * BYTES[dtype]) {
-      fail(`tensor "${name}" spans ${end - begin} bytes but shape [${e.shape.join(', ')}] of ${dtype} needs ${count * BYTES[dtype]}`);
+    const data = decode(bytes.subarray(dataStart + begin, dataStart + end), dtype, count);
+    if (!opts.allowNonFinite && (dtype === 'F32' || dtype === 'F16' || dtype === 'BF16' || dtype === 'F64')) {
+      const bad = firstNonFinite(data);
+      if (bad >= 0) {
+        throw new SafetensorsError(
+          `${fileName}: tensor "${name}" holds ${data[bad]} at index ${bad}; the weights are damaged (a diverged run or a corrupt file). Use an earlier checkpoint or re-download the model.`,
+        );
+      }
     }
-    if (end > dataLen) fail(`tensor "${name}" ends at byte ${end} of the data but the data has only ${dataLen} bytes (truncated download?)`);
-    out.set(name, { dtype, shape: e.shape, data: decode(bytes.subarray(dataStart + begin, dataStart + end), dtype, count) });
+    out.set(name, { dtype, shape: e.shape, data });
   }
   return out;
 }

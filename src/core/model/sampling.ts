@@ -6,6 +6,20 @@ export interface SampleSettings {
   temperature: number;
   topK?: number;
   topP?: number;
+  /** Drop tokens whose probability is below minP × the likeliest token's (HF's MinPLogitsWarper); 0 or undefined: off. */
+  minP?: number;
+  /** HF's RepetitionPenaltyLogitsProcessor: logits of tokens in `seen` are divided by it (multiplied when negative); 1 or undefined: off. */
+  repetitionPenalty?: number;
+}
+
+/** The logits after the repetition penalty (a copy; the input is untouched). */
+function penalise(logits: Float32Array, penalty: number, seen: Iterable<number>): Float32Array {
+  const out = Float32Array.from(logits);
+  for (const t of new Set(seen)) {
+    const l = logits[t];
+    if (l !== undefined) out[t] = l < 0 ? l * penalty : l / penalty;
+  }
+  return out;
 }
 
 /**
@@ -13,7 +27,8 @@ export interface SampleSettings {
  * (temperature 0 counts as 1): the distribution GRPO's importance ratios refer to, even when
  * top-k / top-p restricted the draw.
  */
-export function sampleToken(logits: Float32Array, s: SampleSettings, rng: Rng): { token: number; logprob: number } {
+export function sampleToken(raw: Float32Array, s: SampleSettings, rng: Rng, seen: Iterable<number> = []): { token: number; logprob: number } {
+  const logits = s.repetitionPenalty !== undefined && s.repetitionPenalty !== 1 ? penalise(raw, s.repetitionPenalty, seen) : raw;
   const V = logits.length;
   const temp = s.temperature > 0 ? s.temperature : 1;
   let max = -Infinity;
@@ -32,8 +47,9 @@ export function sampleToken(logits: Float32Array, s: SampleSettings, rng: Rng): 
 
   const k = s.topK && s.topK > 0 && s.topK < V ? s.topK : V;
   const p = s.topP !== undefined && s.topP > 0 && s.topP < 1 ? s.topP : 1;
+  const minP = s.minP ?? 0;
   let candidates: number[];
-  if (k === V && p === 1) {
+  if (k === V && p === 1 && minP === 0) {
     // Plain sampling: inverse CDF over the whole vocabulary, no sort needed.
     let u = rng.next() * z;
     for (let i = 0; i < V; i++) {
@@ -58,6 +74,8 @@ export function sampleToken(logits: Float32Array, s: SampleSettings, rng: Rng): 
     }
     candidates = candidates.slice(0, keep);
   }
+  // A token's probability relative to the likeliest one is exp((l − max) / T), whatever was cut before.
+  if (minP > 0) candidates = candidates.filter((t, j) => j === 0 || Math.exp((logits[t]! - max) / temp) >= minP);
   const weights = candidates.map((t) => Math.exp((logits[t]! - max) / temp));
   let u = rng.next() * weights.reduce((a, b) => a + b, 0);
   for (let j = 0; j < candidates.length; j++) {

@@ -69,6 +69,10 @@ export interface GenerateOptions {
   topK?: number;
   /** 1 or undefined: off. */
   topP?: number;
+  /** 0 or undefined: off. */
+  minP?: number;
+  /** Penalty on tokens already in the prompt or the completion; 1 or undefined: off. */
+  repetitionPenalty?: number;
   seed: number;
   eosTokenIds: number[];
   padTokenId: number;

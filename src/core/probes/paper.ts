@@ -16,7 +16,7 @@ export interface PaperEffect {
 export const SPARKLE_CITATION = 'Wang et al., "Beyond Accuracy: Dissecting Mathematical Reasoning for LLMs Under Reinforcement Learning" (SPARKLE), arXiv:2506.04723, 2025';
 
 /**
- * The average plan/knowledge effects as summarised in the project design (DESIGN.md). They
+ * The average plan/knowledge effects as summarised in the project's design notes. They
  * could not be re-checked against the paper's tables from here, hence `verified: false`.
  */
 export const SPARKLE_EFFECTS: { verified: boolean; rows: PaperEffect[] } = {

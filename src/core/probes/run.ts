@@ -3,7 +3,7 @@
  * and subproblem-chain success, each with a Wilson interval. The model is abstracted as
  * `complete`, so the probes run the same against the engine, a Hub model or a test fake.
  */
-import type { ProbeReport, ProbeScore } from '../../worker/protocol';
+import type { ProbeReport, ProbeScore } from '../domain';
 import { isCorrect } from '../rewards/builtin';
 import { renderPrompt } from '../tasks/prompt';
 import type { Problem } from '../types';

@@ -5,7 +5,8 @@
  */
 import type { NamedReward, Problem } from '../types';
 
-export type RewardErrorKind = 'threw' | 'nonfinite' | 'type' | 'timeout' | 'syntax' | 'crashed';
+/** memory: the sandbox's memory or stack cap was reached. */
+export type RewardErrorKind = 'threw' | 'nonfinite' | 'type' | 'timeout' | 'syntax' | 'crashed' | 'memory';
 
 /** A reward function failed; the step that needed it is skipped and the model left untouched. */
 export class RewardError extends Error {

@@ -4,7 +4,7 @@
  */
 import { Rng } from '../rng';
 import type { Problem } from '../types';
-import type { TaskSpec } from '../../worker/protocol';
+import type { TaskSpec } from '../domain';
 import { generateCountdownProblem } from './countdown';
 import { fnv1a } from './hash';
 import { parseJsonl } from './jsonl';

@@ -22,11 +22,14 @@ function stripCalculator(text: string): string {
   return text.replace(/<<[^<>]*>>/g, '');
 }
 
-/** Split a GSM8K-style answer; null when it has no "####" line. */
+/**
+ * Split a GSM8K-style answer; null when it has no "####" line. The final answer loses its
+ * thousands separators ("#### 2,125" → "2125"), as GSM8K's own extract_answer does.
+ */
 export function splitGsm8k(text: string): { solution: string; answer: string } | null {
   const i = text.lastIndexOf('####');
   if (i < 0) return null;
-  const answer = text.slice(i + 4).trim();
+  const answer = text.slice(i + 4).trim().replaceAll(',', '');
   if (answer === '') return null;
   return { solution: stripCalculator(text.slice(0, i)).trim(), answer };
 }
@@ -45,6 +48,9 @@ export function lastBoxed(text: string): string | null {
   }
   return null;
 }
+
+/** A question longer than this cannot fit any context the engine runs (and tokenizing it would stall the page). */
+export const MAX_QUESTION_CHARS = 100_000;
 
 function str(obj: Record<string, unknown>, keys: string[], line: number): { key: string; value: string } | null {
   for (const k of keys) {
@@ -86,12 +92,19 @@ function parseLine(obj: unknown, line: number, name: string): Problem {
   const o = obj as Record<string, unknown>;
   const q = str(o, ['question', 'prompt', 'problem'], line);
   if (!q || q.value.trim() === '') throw new JsonlError('no question: add a "question", "prompt" or "problem" field.', line);
+  if (q.value.length > MAX_QUESTION_CHARS) {
+    throw new JsonlError(
+      `field "${q.key}" is ${q.value.length.toLocaleString('en-US')} characters; questions are limited to ${MAX_QUESTION_CHARS.toLocaleString('en-US')} (far beyond any model's context here). Shorten it or leave the line out.`,
+      line,
+    );
+  }
   const ans = str(o, ['answer'], line);
   const sol = str(o, ['solution'], line);
   let answer: string | undefined;
   let solution: string | undefined;
   if (ans) {
     const g = splitGsm8k(ans.value);
+    if (!g && ans.value.includes('####')) throw new JsonlError('no answer: the final "####" line of field "answer" is empty; put the final answer after "####".', line);
     if (g) {
       answer = g.answer;
       solution = g.solution || undefined;

@@ -15,7 +15,7 @@ export function WebGpuBanner() {
   const lastSource = useAppStore((s) => s.lastSource);
   const runState = useAppStore((s) => s.runState);
   const load = useAppStore((s) => s.load);
-  const gpuError = errors.find((e) => /webgpu|gpu|adapter|backend/i.test(e.code));
+  const gpuError = errors.find((e) => e.code === 'backend' || e.code === 'out-of-memory');
   let reason: string | null = null;
   if (gpuError && backend?.name !== 'wasm') reason = gpuError.message;
   else if (!backend && !hasWebGpu() && runState !== 'loading') reason = 'This browser does not offer WebGPU (navigator.gpu is missing); Chrome and Edge 113+ have it.';

@@ -12,7 +12,7 @@ import { useAppStore } from '../store-context';
 const BUILTIN_HELP: Record<string, string> = {
   correctness: '1 when the <answer> matches the reference answer.',
   format: '1 when the completion is <think>…</think><answer>…</answer>.',
-  hierarchical: 'Partial credit for each subproblem answered right.',
+  hierarchical: 'SPARKLE: −1 wrong, 0 for "I don\'t know", +1 right but badly formatted, +2 right and well formatted.',
 };
 
 interface InlineError {
