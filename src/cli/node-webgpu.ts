@@ -54,3 +54,11 @@ export async function initNodeBackend(preferred: BackendName = 'cpu'): Promise<B
   if (preferred === 'webgpu') await installNodeWebGpu();
   return initBackend(preferred, { wasmPaths: nodeWasmDir() });
 }
+
+/** The backend chosen by measurement (Dawn's llvmpipe adapter against wasm), or the explicit one, still measured. */
+export async function chooseNodeBackend(explicit?: BackendName): Promise<BackendReport> {
+  tf.env().set('PROD', true);
+  await installNodeWebGpu();
+  const { chooseBackend } = await import('../core/backend-choice');
+  return chooseBackend({ wasmPaths: nodeWasmDir(), ...(explicit ? { explicit } : {}) });
+}

@@ -20,11 +20,35 @@ function navigatorGpu(): GpuLike | undefined {
   return nav?.gpu;
 }
 
+function adapterInfo(adapter: GPUAdapter): (GPUAdapterInfo & { isFallbackAdapter?: boolean }) | undefined {
+  return (adapter as GPUAdapter & { info?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).info;
+}
+
 function describeAdapter(adapter: GPUAdapter): string {
-  const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
+  const info = adapterInfo(adapter);
   if (!info) return 'WebGPU adapter (no description available)';
   const parts = [info.vendor, info.architecture, info.device, info.description].filter((s) => typeof s === 'string' && s.length > 0);
   return parts.length ? parts.join(' / ') : 'WebGPU adapter (no description available)';
+}
+
+const SOFTWARE_RENDERERS: [RegExp, string][] = [
+  [/swiftshader/i, 'SwiftShader'],
+  [/llvmpipe/i, 'llvmpipe'],
+  [/lavapipe/i, 'lavapipe'],
+  [/softpipe/i, 'softpipe'],
+  [/microsoft basic render/i, 'Microsoft Basic Render Driver'],
+  [/warp\b/i, 'WARP'],
+];
+
+/**
+ * The software renderer behind a WebGPU adapter, by name, or null for a hardware GPU. A CPU
+ * pretending to be a GPU is slower than tfjs' wasm backend on the same CPU.
+ */
+export function softwareRenderer(adapter: GPUAdapter): string | null {
+  const text = describeAdapter(adapter);
+  for (const [re, name] of SOFTWARE_RENDERERS) if (re.test(text)) return name;
+  const fallback = adapterInfo(adapter)?.isFallbackAdapter ?? (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  return fallback === true ? 'a fallback (software) adapter' : null;
 }
 
 /**
@@ -32,7 +56,7 @@ function describeAdapter(adapter: GPUAdapter): string {
  * itself only if navigator.gpu existed when it was first imported, which is not the case in Node
  * (the Dawn shim is installed later) or when another module imported it early.
  */
-async function setupWebGpu(): Promise<{ adapter: string } | { reason: string }> {
+export async function setupWebGpu(): Promise<{ adapter: string; software: string | null } | { reason: string }> {
   const gpu = navigatorGpu();
   if (!gpu) return { reason: 'This browser has no WebGPU (navigator.gpu is undefined)' };
   let adapter: GPUAdapter | null;
@@ -43,6 +67,7 @@ async function setupWebGpu(): Promise<{ adapter: string } | { reason: string }> 
   }
   if (!adapter) return { reason: 'WebGPU is present but no GPU adapter is available (requestAdapter returned null; the GPU may be blocklisted or disabled)' };
   const description = describeAdapter(adapter);
+  const software = softwareRenderer(adapter);
   const mod = await import('@tensorflow/tfjs-backend-webgpu');
   if (!tf.findBackendFactory('webgpu')) {
     tf.registerBackend(
@@ -68,10 +93,10 @@ async function setupWebGpu(): Promise<{ adapter: string } | { reason: string }> 
       3,
     );
   }
-  return { adapter: description };
+  return { adapter: description, software };
 }
 
-async function trySet(name: BackendName): Promise<string | null> {
+export async function trySet(name: BackendName): Promise<string | null> {
   try {
     const ok = await tf.setBackend(name);
     if (!ok) return `the ${name} backend failed to initialise`;
@@ -93,6 +118,7 @@ export async function initBackend(preferred: BackendName = 'webgpu', opts: { was
   const reasons: string[] = [];
   for (const name of ORDER.slice(ORDER.indexOf(preferred))) {
     let adapter: string | null = null;
+    let software: string | null = null;
     if (name === 'webgpu') {
       const r = await setupWebGpu();
       if ('reason' in r) {
@@ -100,6 +126,7 @@ export async function initBackend(preferred: BackendName = 'webgpu', opts: { was
         continue;
       }
       adapter = r.adapter;
+      software = r.software;
     }
     if (name === 'wasm' && opts.wasmPaths) setWasmPaths(opts.wasmPaths.endsWith('/') ? opts.wasmPaths : `${opts.wasmPaths}/`);
     const failure = await trySet(name);
@@ -111,6 +138,7 @@ export async function initBackend(preferred: BackendName = 'webgpu', opts: { was
       name,
       adapter,
       fallbackReason: reasons.length ? `${reasons.join('; ')}; using ${name}, ${SLOWER[name]}.` : null,
+      ...(name === 'webgpu' ? { softwareAdapter: software !== null } : {}),
     };
   }
   throw new Error(`No tfjs backend could be initialised: ${reasons.join('; ')}.`);

@@ -47,15 +47,18 @@ export interface Preset {
   help: string;
   values: GrpoFormConfig;
   probeEvery: number;
+  /** Held-out problems per probe (the start command's probeCount): large enough that a change shows beyond its interval. */
+  probeCount: number;
 }
 
 export const PRESETS: readonly Preset[] = [
   {
     id: 'lecture',
     label: 'Lecture demo',
-    help: 'The embedded model’s planted habit is gone in about ten steps (plain probe accuracy ~31% → ~50% on wasm in Node at these settings).',
-    values: { num_generations: 8, prompts_per_step: 16, learning_rate: 1e-4, beta: 0, max_completion_length: 128, temperature: 1, loss_type: 'dapo', scale_rewards: 'group', num_iterations: 1, warmup_ratio: 0, lr_scheduler_type: 'constant' },
-    probeEvery: 5,
+    help: 'Measured on wasm (one CPU core): the base probe takes ~30 s, 6 steps ~40 s, the step-6 probe ~25 s; then plain accuracy on 192 held-out problems reads 29% → 45% (intervals apart), +plan 24% → 38%, +knowledge 26% → 43%. The reward line is noisy at this batch (±0.13 step to step) and shows no clear trend in the first 2 minutes.',
+    values: { num_generations: 4, prompts_per_step: 16, learning_rate: 2e-4, beta: 0, max_completion_length: 96, temperature: 1, loss_type: 'dapo', scale_rewards: 'group', num_iterations: 1, warmup_ratio: 0, lr_scheduler_type: 'constant' },
+    probeEvery: 6,
+    probeCount: 192,
   },
   {
     id: 'student',
@@ -63,6 +66,7 @@ export const PRESETS: readonly Preset[] = [
     help: 'The README’s measured run on the embedded model (docs/grpo-run-config.json); change one knob at a time and watch the effect.',
     values: { num_generations: 8, prompts_per_step: 16, learning_rate: 5e-5, beta: 0, max_completion_length: 128, temperature: 1, loss_type: 'dapo', scale_rewards: 'group', num_iterations: 1, warmup_ratio: 0, lr_scheduler_type: 'constant' },
     probeEvery: 10,
+    probeCount: 96,
   },
   {
     id: 'researcher',
@@ -70,6 +74,7 @@ export const PRESETS: readonly Preset[] = [
     help: 'TRL-like defaults with a KL penalty and DAPO clip-higher, for real Hub models.',
     values: { num_generations: 8, prompts_per_step: 8, learning_rate: 1e-6, beta: 0.04, epsilon: 0.2, epsilon_high: 0.28, max_completion_length: 256, temperature: 1, loss_type: 'dapo', scale_rewards: 'group', num_iterations: 2, warmup_ratio: 0.1, lr_scheduler_type: 'cosine', max_grad_norm: 1 },
     probeEvery: 20,
+    probeCount: 64,
   },
 ];
 

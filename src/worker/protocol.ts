@@ -28,7 +28,8 @@ export type GrpoConfigPatch = Record<string, number | string | boolean | number[
 
 export type Command =
   | { type: 'load'; source: ModelSourceSpec; backend?: BackendName }
-  | { type: 'start'; config?: GrpoConfigPatch; task?: TaskSpec; rewards?: UserRewardSpec[]; builtinRewards?: { name: string; weight: number }[]; probeEvery?: number; resume?: boolean }
+  /** probeCount: held-out problems per probe (default: the worker's, 64). */
+  | { type: 'start'; config?: GrpoConfigPatch; task?: TaskSpec; rewards?: UserRewardSpec[]; builtinRewards?: { name: string; weight: number }[]; probeEvery?: number; probeCount?: number; resume?: boolean }
   | { type: 'pause' }
   /** Rewards the page has now (after a reward error the user may have fixed one): the session rebuilds any that changed. */
   | { type: 'resume'; rewards?: UserRewardSpec[]; builtinRewards?: { name: string; weight: number }[] }

@@ -22,6 +22,10 @@ import { rolloutViews } from './rollout-views';
 import { COMPLETE, type CheckpointStore } from './checkpoint-store';
 import { parseSafetensors, serializeSafetensors } from '../core/model/safetensors';
 import type { TrainerState } from '../core/grpo/trainer';
+import { HISTORY_FILE, RunHistoryRecorder, decodeHistory } from './run-history';
+import { RunMemory } from './memory-plan';
+import { isBackendAbort, recreateBackend } from '../core/backend-recover';
+import { longestPrompt, outOfMemoryMessage, sameRewards, StopRequested } from './session-helpers';
 
 export interface SessionEnv {
   initBackend(preferred?: BackendName): Promise<BackendReport>;
@@ -51,20 +55,14 @@ interface SessionRecord {
   rewards: UserRewardSpec[];
   probeEvery: number;
   state: TrainerState;
+  /** micro_batch_size was 0 (auto) and the memory plan chose it: a resumed run plans again. */
+  microBatchAuto?: boolean;
 }
 
 const DEFAULT_BUILTINS = [
   { name: 'correctness', weight: 1 },
   { name: 'format', weight: 0.2 },
 ];
-
-/** The wasm backend aborts (and is unusable after) when a step outgrows its heap. */
-const WASM_ABORT_MESSAGE =
-  'The wasm backend ran out of memory and stopped. Reload the page (the last checkpoint is kept) and lower micro_batch_size, prompts_per_step × num_generations or max_completion_length.';
-
-function isWasmAbort(e: unknown): boolean {
-  return e instanceof Error && e.name === 'RuntimeError' && /^Aborted\(/.test(e.message);
-}
 
 export class TrainingSession {
   private state: RunState = 'idle';
@@ -79,12 +77,25 @@ export class TrainingSession {
   private loop: Promise<void> | null = null;
   private runRecord: Omit<SessionRecord, 'state'> | null = null;
   private busy: Promise<unknown> = Promise.resolve();
+  private readonly history = new RunHistoryRecorder();
+  private readonly emit: (e: WorkerEvent) => void;
+  /** The step the stored checkpoint holds: a second save of the same step is skipped. */
+  private savedStep: number | null = null;
+  /** The backend aborted (out of memory): it and the model are re-created before the next run. */
+  private broken = false;
+  private readonly memory = new RunMemory();
+  private rewardFns: RewardFunction[] = [];
 
   constructor(
-    private readonly emit: (e: WorkerEvent) => void,
+    emit: (e: WorkerEvent) => void,
     private readonly env: SessionEnv,
     private readonly opts: SessionOptions = {},
-  ) {}
+  ) {
+    this.emit = (e) => {
+      this.history.record(e);
+      emit(e);
+    };
+  }
 
   get runState(): RunState {
     return this.state;
@@ -106,9 +117,15 @@ export class TrainingSession {
       this.emit({ type: 'error', code: 'config', message: e.message });
     } else if (e instanceof NonFiniteError) {
       this.emit({ type: 'error', code: 'non-finite', message: e.message });
-    } else if (isWasmAbort(e)) {
-      this.emit({ type: 'error', code: 'out-of-memory', message: WASM_ABORT_MESSAGE });
-      this.setState('error', WASM_ABORT_MESSAGE, 'failed');
+    } else if (isBackendAbort(e)) {
+      this.broken = true;
+      const message = this.outOfMemory();
+      this.emit({ type: 'error', code: 'out-of-memory', message });
+      // Start again works: the backend and the model are made anew first.
+      this.setState(this.loaded ? 'ready' : 'error', message, 'failed');
+      return;
+    } else if (e instanceof StopRequested) {
+      this.setState(this.loaded ? 'ready' : 'idle', 'stopped by the user', 'stopped');
       return;
     } else {
       const err = e instanceof Error ? e : new Error(String(e));
@@ -129,14 +146,28 @@ export class TrainingSession {
         }
         return;
       case 'resume':
-        if (this.state === 'paused' && this.trainer) this.startLoop();
+        if (this.state === 'paused' && this.trainer) {
+          // After a reward error the page sends the functions it has now: rebuild the changed ones.
+          if (cmd.rewards || cmd.builtinRewards) {
+            try {
+              await this.queue(() => this.replaceRewards(cmd.builtinRewards, cmd.rewards));
+            } catch (e) {
+              this.fail(e, 'paused');
+              return;
+            }
+          }
+          // Paused during the base probe: Start's own flow starts the loop once the probe is done.
+          if (this.probingBase) this.setState('running');
+          else this.startLoop();
+        }
         return;
       case 'stop':
         if (this.state === 'running' || this.state === 'paused') {
           this.setState('stopping');
           await this.loop;
           await this.queue(() => this.autoSave());
-          this.setState('ready', 'stopped by the user', 'stopped');
+          // A stop during the base probe or a rollout has already ended the run.
+          if ((this.state as RunState) === 'stopping') this.setState('ready', 'stopped by the user', 'stopped');
         }
         return;
       case 'setConfig':
@@ -197,7 +228,9 @@ export class TrainingSession {
     this.loaded?.model.dispose();
     this.loaded = null;
     this.backend = await this.env.initBackend(backend);
+    this.broken = false;
     if (this.backend.fallbackReason) this.emit({ type: 'log', level: 'warn', message: this.backend.fallbackReason });
+    else if (this.backend.why) this.emit({ type: 'log', level: 'info', message: `Backend: ${this.backend.why}` });
     this.loaded = await loadModel(this.resolveSource(source), {
       trainable: true,
       onProgress: (p) => this.emit({ type: 'progress', phase: 'load', done: Math.round(p.fraction * 100), total: 100, message: p.file }),
@@ -260,6 +293,7 @@ export class TrainingSession {
     if (!this.loaded) throw new ConfigError('model', 'load a model before starting');
     if (this.state === 'running') return;
     this.disposeRun();
+    if (this.broken) await this.recover();
     let record: SessionRecord | null = null;
     let optimizer: Map<string, { shape: number[]; data: Float32Array }> | null = null;
     if (cmd.resume) {
@@ -269,6 +303,7 @@ export class TrainingSession {
         throw new ConfigError('resume', 'there is no saved run of this model to resume; press Start for a new run');
       }
       optimizer = parseSafetensors(files.get('optimizer.safetensors')!, 'optimizer.safetensors');
+      this.resumeFiles = files;
       // The checkpoint's weights replace the loaded ones; the engine puts them in its own layout.
       const model = files.get('model.safetensors')!;
       const reloaded = await loadModel({ kind: 'files', files: [...this.loaded.files, ['model.safetensors', model] as const].map(([name, data]) => ({ name, data })) }, { trainable: true });
@@ -280,10 +315,17 @@ export class TrainingSession {
     const builtins = record?.builtinRewards ?? cmd.builtinRewards ?? DEFAULT_BUILTINS;
     const user = record?.rewards ?? cmd.rewards ?? [];
     const { fns, weights } = await this.buildRewards(builtins, user);
+    this.rewardFns = fns;
     // Resuming keeps the saved knobs unless the command changes some (a longer max_steps, say).
     const patch: Record<string, unknown> = { ...(record ? record.state.config : { reward_weights: weights }), ...this.pendingConfig, ...(cmd.config ?? {}) };
-    const config: GRPOConfig = validateConfig(patch);
+    let config: GRPOConfig = validateConfig(patch);
+    const promptLength = longestPrompt(this.task, this.renderer(), this.textTokenizer(), config.scaffold_hard_problems);
+    const fitted = this.memory.fit(this.loaded.model.config, config, config.micro_batch_size === 0 || (record?.microBatchAuto ?? false), promptLength, this.backend?.name ?? 'cpu');
+    config = validateConfig({ ...fitted.config });
+    if (fitted.warning) this.emit({ type: 'log', level: 'warn', message: fitted.warning });
+    this.emit({ type: 'memoryPlan', plan: this.memory.event });
     this.probeEvery = record?.probeEvery ?? cmd.probeEvery ?? 0;
+    if (cmd.probeCount !== undefined) this.probeCount = cmd.probeCount;
     this.runRecord = { model: this.loaded.label, task: taskSpec, builtinRewards: builtins, rewards: user, probeEvery: this.probeEvery };
     const tok = this.loaded.tokenizer;
     this.trainer = new GRPOTrainer({
@@ -301,13 +343,73 @@ export class TrainingSession {
     });
     if (record && optimizer) {
       this.trainer.importState(record.state, optimizer);
+      this.savedStep = record.state.step;
+      // The saved run's charts, probes and log first, so the page draws them before new steps.
+      this.history.reset(decodeHistory(this.resumeFiles?.get(HISTORY_FILE)));
+      this.emit({ type: 'history', history: this.history.upTo(record.state.step) });
       this.emit({ type: 'resumed', step: record.state.step, config: { ...config }, probeEvery: this.probeEvery, task: taskSpec });
       this.emit({ type: 'log', level: 'info', message: `Resumed at step ${record.state.step}.` });
-    } else if (this.probeEvery > 0) {
+      this.resumeFiles = null;
+      this.startLoop();
+      return;
+    }
+    this.history.reset();
+    this.savedStep = null;
+    if (this.probeEvery > 0) {
+      // Running already while the base model is probed: Pause and Stop work during it.
+      this.setState('running');
       // The base model's scores are the reference every later probe is read against.
-      await this.evalProbes();
+      this.probingBase = true;
+      try {
+        await this.evalProbes('base');
+      } finally {
+        this.probingBase = false;
+      }
+      const now = this.state as RunState;
+      if (now !== 'running') {
+        if (now === 'stopping') this.setState('ready');
+        return;
+      }
     }
     this.startLoop();
+  }
+
+  private resumeFiles: Map<string, Uint8Array> | null = null;
+  private probingBase = false;
+  private probeCount: number | null = null;
+
+  /** The out-of-memory message, with the micro_batch_size to set. */
+  private outOfMemory(): string {
+    const backend = this.backend?.name ?? 'wasm';
+    const r = this.memory.afterAbort(this.loaded?.model.config ?? null, this.trainer?.config ?? null, backend);
+    return outOfMemoryMessage(backend, r?.[0] ?? null, r?.[1] ?? null);
+  }
+
+  /** After an abort: a fresh backend, and the model again from where it came from. */
+  private async recover(): Promise<void> {
+    const name = this.backend?.name ?? 'wasm';
+    this.emit({ type: 'log', level: 'info', message: `Restarting the ${name} backend after it ran out of memory, and reloading the model.` });
+    this.trainer = null;
+    this.loaded = null;
+    await recreateBackend(name);
+    this.loaded = await loadModel(this.resolveSource(this.source!), {
+      trainable: true,
+      onProgress: (p) => this.emit({ type: 'progress', phase: 'load', done: Math.round(p.fraction * 100), total: 100, message: p.file }),
+    });
+    this.broken = false;
+  }
+
+  private async replaceRewards(builtins: { name: string; weight: number }[] | undefined, user: UserRewardSpec[] | undefined): Promise<void> {
+    if (!this.trainer || !this.runRecord) return;
+    const nextBuiltins = builtins ?? this.runRecord.builtinRewards;
+    const nextUser = user ?? this.runRecord.rewards;
+    if (sameRewards(this.runRecord, nextBuiltins, nextUser)) return;
+    const { fns, weights } = await this.buildRewards(nextBuiltins, nextUser);
+    // The trainer holds this very array: replacing its contents swaps the functions between steps.
+    this.rewardFns.splice(0, this.rewardFns.length, ...fns);
+    this.trainer.setConfig({ reward_weights: weights });
+    this.runRecord = { ...this.runRecord, builtinRewards: nextBuiltins, rewards: nextUser };
+    this.emit({ type: 'log', level: 'info', message: `Reward functions updated: ${fns.map((f) => f.name).join(', ')}.` });
   }
 
   private startLoop(): void {
@@ -342,11 +444,14 @@ export class TrainingSession {
           if (s % every === 0) {
             this.emit({ type: 'progress', phase: 'rollout', done: s + 1, total });
             await yieldToEventLoop();
+            // Stop mid-rollout ends the step before any update: the model stays as it was.
+            if (this.state === 'stopping') throw new StopRequested();
           }
         },
         onUpdate: async (pass, total) => {
           this.emit({ type: 'progress', phase: 'update', done: pass, total });
           await yieldToEventLoop();
+          if (pass === 0 && this.state === 'stopping') throw new StopRequested();
         },
       });
       this.emit({ type: 'metrics', step: r.step, metrics: r.metrics });
@@ -400,18 +505,27 @@ export class TrainingSession {
   private async save(): Promise<void> {
     if (!this.env.checkpoints) throw new ConfigError('save', 'checkpoints are not available here (no browser storage); use Export instead');
     if (!this.trainer || !this.runRecord) throw new ConfigError('save', 'start a run first; Export saves the weights alone');
+    if (this.savedStep === this.trainer.step) {
+      // Pause then Stop with no step between: the stored checkpoint already is this step.
+      this.emit({ type: 'log', level: 'info', message: `Step ${this.trainer.step} is already saved.` });
+      return;
+    }
     const files = await this.modelFiles();
     const { state, optimizer } = await this.trainer.exportState();
     files.set('optimizer.safetensors', serializeSafetensors(optimizer));
-    const record: SessionRecord = { ...this.runRecord, state };
+    const record: SessionRecord = { ...this.runRecord, state, microBatchAuto: this.memory.plan?.auto ?? false };
+    files.set(HISTORY_FILE, this.history.encode(state.step));
+    // session.json is the completion marker: the store writes it last.
     files.set(COMPLETE, new TextEncoder().encode(JSON.stringify(record)));
     const where = await this.env.checkpoints.save(files);
+    this.savedStep = state.step;
     this.emit({ type: 'checkpoint', step: state.step, where });
   }
 
   /** A checkpoint without failing the run: a full disk is worth a warning, not a stop. */
   private async autoSave(): Promise<void> {
-    if (!this.env.checkpoints || !this.trainer) return;
+    // Step 0 holds nothing a new run would not have.
+    if (!this.env.checkpoints || !this.trainer || this.trainer.step === 0 || this.broken) return;
     try {
       await this.save();
     } catch (e) {
@@ -427,17 +541,19 @@ export class TrainingSession {
     });
   }
 
-  private async evalProbes(): Promise<void> {
+  private async evalProbes(label?: 'base'): Promise<void> {
     if (!this.loaded) throw new ConfigError('model', 'load a model before running probes');
     const task = this.task ?? createTask({ kind: 'toy-world' });
-    const problems = task.probeSet(this.opts.probeSeed ?? 1234, this.opts.probeCount ?? 24);
+    const problems = task.probeSet(this.opts.probeSeed ?? 1234, this.probeCount ?? this.opts.probeCount ?? 24);
     const tok = this.loaded.tokenizer;
     const complete = makeCompleter(this.loaded.model, tok, {
       generate,
       maxNewTokens: this.trainer?.config.max_completion_length ?? DEFAULT_CONFIG.max_completion_length,
       onProgress: async (done, total) => {
-        this.emit({ type: 'progress', phase: 'probe', done, total });
+        this.emit(label ? { type: 'progress', phase: 'probe', done, total, message: label } : { type: 'progress', phase: 'probe', done, total });
         await yieldToEventLoop();
+        // Checked between batches: Stop ends a long probe promptly.
+        if (this.state === 'stopping') throw new StopRequested();
       },
     });
     const report = await runProbes(complete, problems, { step: this.trainer?.step ?? 0 });

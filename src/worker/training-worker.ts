@@ -4,7 +4,7 @@
  */
 import type { Command, WorkerEvent } from './protocol';
 import { TrainingSession } from './session';
-import { initBackend } from '../core/backend';
+import { chooseBackend } from '../core/backend-choice';
 import { opfsStore } from './checkpoint-store';
 
 interface WorkerScope {
@@ -28,10 +28,13 @@ function post(e: WorkerEvent): void {
 }
 
 const session = new TrainingSession(post, {
-  initBackend: (preferred) => initBackend(preferred ?? 'webgpu', { wasmPaths }),
+  // Timed on each available backend; the user's explicit choice wins but is still measured.
+  initBackend: (explicit) => chooseBackend({ wasmPaths, ...(explicit ? { explicit } : {}) }),
   embedded: { kind: 'url', baseUrl: new URL('models/tabzero-tiny/', base).href },
   checkpoints: opfsStore(),
-});
+  // 64 held-out problems unless the start command (a preset) asks for another size: at 24 the
+  // Wilson interval is ±20 points wide and a real change reads as noise.
+}, { probeCount: 64 });
 
 scope.onmessage = (e) => {
   void session.handle(e.data).catch((err: unknown) => {

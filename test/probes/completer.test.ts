@@ -54,3 +54,24 @@ describe('makeCompleter', () => {
     await expect(makeCompleter(null, tok, { generate })(['a'], { temperature: 0, seed: 0, samples: 0 })).rejects.toThrow(CompleterError);
   });
 });
+
+describe('makeCompleter on a model with a real chat template', () => {
+  it('calls the engine tokenizer’s formatPrompt as a method (probes run end to end)', async () => {
+    const { initNodeBackend } = await import('../../src/cli/node-webgpu');
+    const { loadModel } = await import('../../src/core/model/load');
+    const { generate } = await import('../../src/core/model/generate');
+    const { tinyModelFiles } = await import('../fixtures/tiny-model');
+    await initNodeBackend('cpu');
+    const m = await loadModel({ kind: 'files', files: [...tinyModelFiles('llama', { chatTemplate: true })].map(([name, data]) => ({ name, data })) });
+    try {
+      expect(m.tokenizer.hasChatTemplate).toBe(true);
+      const seen: number[][] = [];
+      const complete = makeCompleter(m.model, m.tokenizer, { generate: (model, prompts, o) => (seen.push(...prompts), generate(model, prompts, o)), maxNewTokens: 3 });
+      const out = await complete(['what is 1+1?\n<think>'], { temperature: 0, seed: 0, samples: 1 });
+      expect(out).toHaveLength(1);
+      expect(m.tokenizer.decode(seen[0]!)).toBe('<user>what is 1+1?<assistant><think>');
+    } finally {
+      m.model.dispose();
+    }
+  });
+});

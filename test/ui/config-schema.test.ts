@@ -23,7 +23,7 @@ describe('GRPO form schema', () => {
   it('sends patches the engine accepts, for the defaults and every preset', () => {
     expect(() => validateConfig(toPatch(defaultConfig()))).not.toThrow();
     for (const p of PRESETS) expect(() => validateConfig(toPatch(applyPreset(p.id).config)), p.id).not.toThrow();
-    expect(validateConfig(toPatch(applyPreset('lecture').config)).learning_rate).toBe(1e-4);
+    expect(validateConfig(toPatch(applyPreset('lecture').config)).learning_rate).toBe(2e-4);
   });
 
   it('parses typed values and refuses bad ones with a reason', () => {

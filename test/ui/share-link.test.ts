@@ -4,7 +4,7 @@ import { fromBase64Url, MAX_INLINE_TASK_CHARS, readShareLink, shareLink, toBase6
 
 const base: ShareState = {
   config: applyPreset('lecture').config,
-  probeEvery: 5,
+  probeEvery: applyPreset('lecture').probeEvery,
   preset: 'lecture',
   task: { kind: 'toy-world' },
   userRewards: [],

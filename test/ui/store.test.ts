@@ -3,7 +3,7 @@ import { appendMetrics, createAppStore, MAX_LOG_LINES, type MetricsHistory } fro
 import { metricsToCsv, metricsToJsonl } from '../../src/ui/metrics-export';
 import type { ProbeReport } from '../../src/worker/protocol';
 import { fakeClient } from './fake-client';
-import { defaultConfig } from '../../src/ui/config-schema';
+import { applyPreset, defaultConfig } from '../../src/ui/config-schema';
 
 const score = (acc: number) => ({ acc, lo: acc - 0.1, hi: acc + 0.1, n: 50 });
 const report = (step: number, plain: number): ProbeReport => ({ step, plain: score(plain), plan: score(plain - 0.05), knowledge: score(plain + 0.02), subproblems: score(plain / 2), planEffect: -0.05, knowledgeEffect: 0.02 });
@@ -94,14 +94,15 @@ describe('app store', () => {
     const start = c.sent[1]!;
     expect(start.type).toBe('start');
     if (start.type !== 'start') throw new Error('unreachable');
-    expect(start.config?.learning_rate).toBe(1e-4);
-    expect(start.config?.max_completion_length).toBe(128);
+    const lecture = applyPreset('lecture');
+    expect(start.config?.learning_rate).toBe(lecture.config.learning_rate);
+    expect(start.config?.max_completion_length).toBe(lecture.config.max_completion_length);
     expect(start.rewards).toEqual([{ name: 'mine', source: '(c) => 1', weight: 2 }]);
     expect(start.builtinRewards).toEqual([
       { name: 'correctness', weight: 1 },
       { name: 'format', weight: 0.2 },
     ]);
-    expect(start.probeEvery).toBe(5);
+    expect(start.probeEvery).toBe(lecture.probeEvery);
     expect(start.resume).toBe(false);
     expect(start.task).toEqual({ kind: 'toy-world' });
   });

@@ -83,7 +83,7 @@ export const SETTINGS = {
   seed: { kind: int(0, 2 ** 31 - 1), default: 42, help: 'Seeds prompts and sampling: the same seed and backend give the same first rollouts.' },
   drop_zero_std_groups: { kind: bool, default: false, tabzeroOnly: true, help: 'Skip groups whose completions all got the same reward (they carry no signal).' },
   max_resample_rounds: { kind: int(0, 16), default: 2, tabzeroOnly: true, help: 'With dropping on: how many times to draw new prompts for dropped groups before training on what is left.' },
-  micro_batch_size: { kind: int(0, 4096), default: 0, tabzeroOnly: true, help: 'Completions per backward pass (gradients are summed, the result is the same); 0 is the whole batch.' },
+  micro_batch_size: { kind: int(0, 4096), default: 0, tabzeroOnly: true, help: 'Completions per backward pass (gradients are summed, the result is the same); 0: in the app and CLI, chosen at Start as the largest that fits the backend’s memory.' },
   entropy_coef: { kind: float(0, 1, 0.001), default: 0, tabzeroOnly: true, help: 'Entropy bonus: the loss minus entropy_coef × the mean token entropy; 0 is off.' },
   scaffold_hard_problems: { kind: bool, default: false, tabzeroOnly: true, help: 'Give hard problems part of the reference solution after <think> (the paper’s scaffolding).' },
 } as const satisfies Record<string, Setting>;

@@ -7,6 +7,7 @@ import { CausalLM, type HostTensor } from './causal-lm';
 import { parseSafetensors, parseSafetensorsIndex, serializeSafetensors } from './safetensors';
 import { ModelSourceError, SafetensorsError } from './errors';
 import { Tokenizer } from '../tokenizer';
+import { contentProblem, isHtmlContentType } from './file-checks';
 
 export type FileFetcher = (name: string) => Promise<Uint8Array | null>;
 
@@ -37,6 +38,8 @@ export interface LoadedModel {
   files: Map<string, Uint8Array>;
   /** Where it came from, in words. */
   label: string;
+  /** Files the source answered for that were not what their name says (an HTML page for a JSON file...), treated as absent. */
+  ignored: { name: string; why: string }[];
 }
 
 /** Files written back on export, as read. */
@@ -51,8 +54,13 @@ export function urlFetcher(baseUrl: string, fetchFn: typeof fetch = fetch): File
     } catch (e) {
       throw new ModelSourceError(`Could not fetch ${base + name}: ${(e as Error).message}. Check the URL and your connection.`);
     }
-    if (res.status === 404) return null;
+    if (res.status === 404 || res.status === 410) return null;
     if (!res.ok) throw new ModelSourceError(`Fetching ${base + name} failed with HTTP ${res.status}.`);
+    // An SPA fallback (Vite's dev server) answers a missing file with its index.html and 200.
+    if (isHtmlContentType(res.headers.get('content-type'), name)) {
+      await res.body?.cancel().catch(() => undefined);
+      return null;
+    }
     return new Uint8Array(await res.arrayBuffer());
   };
 }
@@ -134,14 +142,28 @@ export async function loadModel(
   source: ModelSource,
   opts: { onProgress?: (p: LoadProgress) => void; trainable?: boolean } = {},
 ): Promise<LoadedModel> {
-  const { fetch: get, label } = await fetcherFor(source);
+  const { fetch: raw, label } = await fetcherFor(source);
+  const ignored: { name: string; why: string }[] = [];
+  // Bytes that cannot be the named file count as no file: a server's HTML fallback is not a chat template.
+  const get: FileFetcher = async (name) => {
+    const bytes = await raw(name);
+    if (!bytes) return null;
+    const why = contentProblem(name, bytes);
+    if (why === null) return bytes;
+    ignored.push({ name, why });
+    return null;
+  };
+  const missing = (name: string): string => {
+    const i = ignored.find((x) => x.name === name);
+    return i ? `${label} has no usable ${name} (${i.why})` : `${label} has no ${name}`;
+  };
   const progress = (file: string, fraction: number, loaded = 0, stage: LoadProgress['stage'] = 'download') =>
     opts.onProgress?.({ file, loaded, fraction, stage });
   const files = new Map<string, Uint8Array>();
 
   progress('config.json', 0);
   const configBytes = await get('config.json');
-  if (!configBytes) throw new ModelSourceError(`${label} has no config.json; a model folder in Hugging Face layout is needed (config.json, model.safetensors, tokenizer.json).`);
+  if (!configBytes) throw new ModelSourceError(`${missing('config.json')}; a model folder in Hugging Face layout is needed (config.json, model.safetensors, tokenizer.json).`);
   files.set('config.json', configBytes);
   const config = parseConfig(parseJson(configBytes, 'config.json', label));
 
@@ -150,7 +172,7 @@ export async function loadModel(
     if (b) files.set(name, b);
   }
   const tokJson = files.get('tokenizer.json');
-  if (!tokJson) throw new ModelSourceError(`${label} has no tokenizer.json (only fast tokenizers are supported).`);
+  if (!tokJson) throw new ModelSourceError(`${missing('tokenizer.json')} (only fast tokenizers are supported).`);
   const generationConfig = files.has('generation_config.json') ? parseJson(files.get('generation_config.json')!, 'generation_config.json', label) : null;
   const tokenizerConfig = files.has('tokenizer_config.json') ? parseJson(files.get('tokenizer_config.json')!, 'tokenizer_config.json', label) : {};
   const chatTemplate = files.get('chat_template.jinja');
@@ -171,14 +193,14 @@ export async function loadModel(
       throw new ModelSourceError(
         bin
           ? `${label} has only pytorch_model.bin; convert it to safetensors (transformers: model.save_pretrained(dir, safe_serialization=True)).`
-          : `${label} has neither model.safetensors nor model.safetensors.index.json.`,
+          : `${missing('model.safetensors')} and no model.safetensors.index.json.`,
       );
     }
     const map = parseSafetensorsIndex(new TextDecoder().decode(index));
     const shards = [...new Set(map.values())];
     for (const [i, shard] of shards.entries()) {
       const bytes = await get(shard);
-      if (!bytes) throw new SafetensorsError(`model.safetensors.index.json names shard ${shard}, which ${label} does not have.`);
+      if (!bytes) throw new SafetensorsError(`model.safetensors.index.json names shard ${shard}, but ${missing(shard)}.`);
       progress(shard, 0.05 + (0.85 * (i + 1)) / shards.length, bytes.byteLength);
       for (const [k, v] of parseSafetensors(bytes, shard)) tensors.set(k, v);
     }
@@ -186,7 +208,7 @@ export async function loadModel(
   progress('weights', 0.95, 0, 'build');
   const model = new CausalLM(config, tensors, { trainable: opts.trainable ?? true });
   progress('weights', 1, 0, 'build');
-  return { model, tokenizer, generationConfig, files, label };
+  return { model, tokenizer, generationConfig, files, label, ignored };
 }
 
 /**

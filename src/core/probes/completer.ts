@@ -65,7 +65,9 @@ export function makeCompleter<M>(model: M, tokenizer: CompleterTokenizer, opts: 
 
   return async (prompts: string[], c: CompleteOptions): Promise<string[][]> => {
     if (!Number.isInteger(c.samples) || c.samples < 1) throw new CompleterError(`samples must be a positive integer, got ${c.samples}.`);
-    const encoded = prompts.map((p) => tokenizer.encode(useChat ? applyChatTemplate(p, tokenizer.formatPrompt!) : p, { addSpecialTokens: !useChat }));
+    // Called as a method: the engine's Tokenizer reads its own fields in formatPrompt.
+    const format = (text: string): string => tokenizer.formatPrompt!(text);
+    const encoded = prompts.map((p) => tokenizer.encode(useChat ? applyChatTemplate(p, format) : p, { addSpecialTokens: !useChat }));
     const rows: { prompt: number; ids: number[] }[] = [];
     encoded.forEach((ids, prompt) => {
       for (let s = 0; s < c.samples; s++) rows.push({ prompt, ids });
