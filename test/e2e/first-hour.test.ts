@@ -34,8 +34,8 @@ const WASM_DIR = join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
 
 /**
  * Page load → first GRPO step's metrics, default preset, on wasm (the base probe and step 1's rollout
- * and update). Measured 49–95 s on a 2-core machine at load averages 7–21 (other test runs beside it);
- * the bound leaves about 3× room for a slower machine.
+ * and update). Measured 34–95 s on a 2-core machine at load averages 7–21 (other test runs beside it,
+ * this preset and its predecessor); the bound leaves about 3× room for a slower machine.
  */
 const FIRST_STEP_BOUND_S = 300;
 /** Page load → model loaded and the backend chosen (the dev server pre-bundles dependencies on first use). */
