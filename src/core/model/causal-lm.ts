@@ -9,6 +9,7 @@ import { EngineInputError, MissingTensorError, TensorShapeError } from './errors
 import { expectedTensors, gpt2Prefix, type TensorSpec } from './weights';
 import { activation, applyRope, attend, attentionMask, embed, layerNorm, linear, rmsNorm, ropeInvFreq, ropeTables } from './layers';
 import { Rng } from '../rng';
+import { installWasmSharedIdentity } from '../kernels/wasm-identity';
 
 export interface HostTensor {
   shape: number[];
@@ -167,6 +168,8 @@ export class CausalLM {
       throw new EngineInputError(`forward: ids and positions must hold batch×length = ${B * T} entries (got ${inp.ids.length} and ${inp.positions.length}).`);
     }
     const past = inp.cache?.length ?? 0;
+    // Tensors saved for the backward pass share their buffers instead of being copied.
+    if (tf.getBackend() === 'wasm') installWasmSharedIdentity();
     if (this.config.arch === 'gpt2') {
       let maxPos = 0;
       for (const p of inp.positions) maxPos = Math.max(maxPos, p);
