@@ -2,7 +2,7 @@
  * The RL test's step shape, measured piece by piece on the active backend: rollout (B rows ×
  * new tokens through the KV cache, every row to full length), update (log-probs, the dapo loss,
  * backward and AdamW over micro-batches, as GRPOTrainer.update does with beta 0 and μ = 1), a
- * 512² matmul, and the update's peak tensor bytes above what the model and optimizer hold.
+ * 512² matmul, and the update's peak heap bytes above what the model and optimizer hold.
  * bench/torch_ref.py runs the same shape in PyTorch; bench/train-step.ts prints both.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -131,6 +131,40 @@ export function updateRunner(model: CausalLM, s: Shape, data: ReturnType<typeof 
   return { run };
 }
 
+/**
+ * Live bytes of the wasm heap's allocations, with their peak: tf.memory() counts a tensor that
+ * shares another's buffer twice, so it cannot show what sharing saves. Wraps the backend's
+ * _malloc/_free; bench-only.
+ */
+export function wasmHeapTracker(): { reset(): void; peak(): number; live(): number } | null {
+  const be = tf.backend() as unknown as { wasm?: { _malloc(n: number): number; _free(p: number): void } };
+  const w = be.wasm;
+  if (!w) return null;
+  const sizes = new Map<number, number>();
+  let live = 0;
+  let peak = 0;
+  const malloc = w._malloc.bind(w);
+  const free = w._free.bind(w);
+  w._malloc = (n: number) => {
+    const p = malloc(n);
+    sizes.set(p >>> 0, n);
+    live += n;
+    if (live > peak) peak = live;
+    return p;
+  };
+  w._free = (p: number) => {
+    const n = sizes.get(p >>> 0);
+    if (n !== undefined) {
+      live -= n;
+      sizes.delete(p >>> 0);
+    }
+    free(p);
+  };
+  return { reset: () => void (peak = live), peak: () => peak, live: () => live };
+}
+
+let heap: ReturnType<typeof wasmHeapTracker> | undefined;
+
 export interface TabZeroFigures {
   update_s: number;
   rollout_s: number;
@@ -155,9 +189,18 @@ export async function measureTabZero(model: CausalLM, s: Shape, opts: { rollout:
   const update = await timeIt(async () => void (loss = await upd.run()));
   let peak = NaN;
   if (opts.profile) {
-    const before = tf.memory().numBytes;
-    const info = await tf.profile(async () => void (await upd.run()));
-    peak = info.peakBytes - before;
+    if (heap === undefined) heap = wasmHeapTracker();
+    if (heap) {
+      // Allocations made before the tracker was installed are not counted live: measure above the current level.
+      heap.reset();
+      const base = heap.live();
+      await upd.run();
+      peak = heap.peak() - base;
+    } else {
+      const before = tf.memory().numBytes;
+      const info = await tf.profile(async () => void (await upd.run()));
+      peak = info.peakBytes - before;
+    }
   }
   const mm = await matmulGflops(512, 10);
   return { update_s: update, rollout_s: rollout, matmul512_gflops: mm, update_peak_bytes: peak, loss };

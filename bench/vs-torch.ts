@@ -57,7 +57,7 @@ function table(title: string, tz: TabZeroFigures | null, pt: Record<string, numb
     ['update (log-probs, loss, backward, AdamW)', `${fmt(tz?.update_s ?? NaN)} s`, `${fmt(num('update_s'))} s`, fmt((tz?.update_s ?? NaN) / num('update_s'))],
     ['rollout with KV cache', `${fmt(tz?.rollout_s ?? NaN)} s`, `${fmt(num('rollout_s'))} s`, fmt((tz?.rollout_s ?? NaN) / num('rollout_s'))],
     ['512² matmul (GFLOP/s; ratio = PyTorch / TabZero)', fmt(tz?.matmul512_gflops ?? NaN, 1), fmt(num('matmul512_gflops'), 1), fmt(num('matmul512_gflops') / (tz?.matmul512_gflops ?? NaN))],
-    ['update memory: TabZero peak tensor bytes above weights+moments / PyTorch saved for backward per micro-batch', gb(tz?.update_peak_bytes ?? NaN), gb(num('saved_for_backward_bytes')), fmt((tz?.update_peak_bytes ?? NaN) / num('saved_for_backward_bytes'))],
+    ['update memory: TabZero peak wasm heap bytes above weights+moments / PyTorch saved for backward per micro-batch', gb(tz?.update_peak_bytes ?? NaN), gb(num('saved_for_backward_bytes')), fmt((tz?.update_peak_bytes ?? NaN) / num('saved_for_backward_bytes'))],
   ];
   console.log(`\n### ${title}\n`);
   console.log('| | TabZero wasm | PyTorch CPU, 1 thread | ratio |\n|---|---|---|---|');

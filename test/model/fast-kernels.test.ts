@@ -1,0 +1,170 @@
+/**
+ * The backend-specific fast paths (wasm: per-entry XNNPACK batched products and a buffer-sharing
+ * Identity; webgpu: transposes read in place) against float64 references: products and their
+ * gradients by central finite differences of a float64 function, and the model's logits against
+ * the float64 reference forward, on cpu, wasm and webgpu (Node: Dawn on llvmpipe).
+ */
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+// Gradients of the core ops (Sum, Mul) are registered by the umbrella package.
+import '@tensorflow/tfjs';
+import { initNodeBackend } from '../../src/cli/node-webgpu';
+import { matMulPlain } from '../../src/core/model/matmul';
+import { SLICED_MATMUL, wasmSlicedMatMul } from '../../src/core/kernels/wasm-sliced-matmul';
+import { installWasmSharedIdentity } from '../../src/core/kernels/wasm-identity';
+import { parseConfig } from '../../src/core/model/config';
+import { CausalLM } from '../../src/core/model/causal-lm';
+import { Rng } from '../../src/core/rng';
+import { tinyConfig } from '../fixtures/tiny-configs';
+import { randomWeights } from '../fixtures/random-weights';
+import { referenceLogits } from './reference';
+import type { BackendName } from '../../src/worker/protocol';
+
+function randomArray(n: number, rng: Rng): Float64Array {
+  return Float64Array.from({ length: n }, () => rng.next() * 2 - 1);
+}
+
+/** Σ w ⊙ (a·b) in float64, a [N, M, K], b [N, K, P] (or [N, P, K] when transposed). */
+function refLoss(a: Float64Array, b: Float64Array, w: Float64Array, N: number, M: number, K: number, P: number, tb: boolean): number {
+  let s = 0;
+  for (let n = 0; n < N; n++)
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < P; j++) {
+        let acc = 0;
+        for (let k = 0; k < K; k++) acc += a[(n * M + i) * K + k]! * (tb ? b[(n * P + j) * K + k]! : b[(n * K + k) * P + j]!);
+        s += w[(n * M + i) * P + j]! * acc;
+      }
+  return s;
+}
+
+function centralDiff(f: (x: Float64Array) => number, x: Float64Array, h = 1e-4): Float64Array {
+  const g = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    x[i] = v + h;
+    const up = f(x);
+    x[i] = v - h;
+    const down = f(x);
+    x[i] = v;
+    g[i] = (up - down) / (2 * h);
+  }
+  return g;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+const BACKENDS: BackendName[] = ['cpu', 'wasm', 'webgpu'];
+
+describe.each(BACKENDS)('fast products on %s', (backend) => {
+  it.each([false, true])('batched matMulPlain (transposeB %s) and its gradients equal float64 finite differences', async (tb) => {
+    const report = await initNodeBackend(backend);
+    expect(report.name).toBe(backend);
+    // [2, 3] leading dims, 9 rows: over the wasm kernel's row threshold, so the sliced path runs there.
+    const lead = [2, 3];
+    const N = 6;
+    const [M, K, P] = [9, 5, 7];
+    const rng = new Rng(11);
+    const a = randomArray(N * M * K, rng);
+    const b = randomArray(N * K * P, rng);
+    const w = randomArray(N * M * P, rng);
+    const bShape = tb ? [...lead, P, K] : [...lead, K, P];
+    const before = tf.memory().numTensors;
+    const at = tf.tensor(Float32Array.from(a), [...lead, M, K]);
+    const bt = tf.tensor(Float32Array.from(b), bShape);
+    const wt = tf.tensor(Float32Array.from(w), [...lead, M, P]);
+    const { value, grads } = tf.valueAndGrads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(wt, matMulPlain(x, y, tb))))([at, bt]);
+    const v = (await value.data())[0]!;
+    const ga = await grads[0]!.data();
+    const gb = await grads[1]!.data();
+    // Loss values are sums of ~400 products: float32 relative error, not absolute.
+    const want = refLoss(a, b, w, N, M, K, P, tb);
+    expect(Math.abs(v - want)).toBeLessThan(1e-5 * Math.max(1, Math.abs(want)) * 10);
+    const fa = centralDiff((x) => refLoss(x, b, w, N, M, K, P, tb), a);
+    const fb = centralDiff((y) => refLoss(a, y, w, N, M, K, P, tb), b);
+    expect(maxAbsDiff(ga, fa)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(gb, fb)).toBeLessThan(1e-5);
+    // The gradients are not all zero (a vacuous comparison would pass above).
+    expect(Math.max(...Array.from(ga, Math.abs))).toBeGreaterThan(0.1);
+    [at, bt, wt, value, ...grads].forEach((t) => t.dispose());
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('gives the float64 reference logits on a batch whose attention products take the fast path', async () => {
+    await initNodeBackend(backend);
+    const config = parseConfig(tinyConfig('llama'));
+    const weights = randomWeights(config, 7);
+    const rows = [
+      [0, 0, 5, 9, 3, 17, 4, 8, 2, 11],
+      [1, 30, 2, 8, 44, 12, 6, 7, 7, 9],
+    ];
+    const mask = [
+      [0, 0, 1, 1, 1, 1, 1, 1, 1, 1],
+      [1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+    ];
+    const B = 2;
+    const T = rows[0]!.length;
+    const positions = new Int32Array(B * T);
+    mask.forEach((m, r) => {
+      let c = 0;
+      m.forEach((x, t) => (positions[r * T + t] = x ? c++ : 0));
+    });
+    const before = tf.memory().numTensors;
+    const model = new CausalLM(config, weights);
+    let got: number[][][] = [];
+    const info = await tf.profile(async () => {
+      const { logits } = model.forward({ ids: Int32Array.from(rows.flat()), batch: B, length: T, positions, attentionMask: Int32Array.from(mask.flat()) });
+      got = await logits.array();
+      logits.dispose();
+    });
+    if (backend === 'wasm') expect(info.kernelNames).toContain(SLICED_MATMUL);
+    const want = referenceLogits(config, weights, rows, mask);
+    let err = 0;
+    for (let r = 0; r < B; r++) for (let t = 0; t < T; t++) if (mask[r]![t]) err = Math.max(err, maxAbsDiff(got[r]![t]!, want[r]![t]!));
+    expect(err).toBeLessThan(1e-4);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('wasm kernels', () => {
+  it('wasmSlicedMatMul equals a float64 product entry by entry, zero-sized batches included', async () => {
+    await initNodeBackend('wasm');
+    const rng = new Rng(3);
+    const [N, M, K, P] = [5, 9, 7, 11];
+    const a = randomArray(N * M * K, rng);
+    const b = randomArray(N * K * P, rng);
+    const at = tf.tensor3d(Float32Array.from(a), [N, M, K]);
+    const bt = tf.tensor3d(Float32Array.from(b), [N, K, P]);
+    const y = wasmSlicedMatMul(at, bt);
+    const got = await y.data();
+    let err = 0;
+    for (let n = 0; n < N; n++)
+      for (let i = 0; i < M; i++)
+        for (let j = 0; j < P; j++) {
+          let acc = 0;
+          for (let k = 0; k < K; k++) acc += a[(n * M + i) * K + k]! * b[(n * K + k) * P + j]!;
+          err = Math.max(err, Math.abs(got[(n * M + i) * P + j]! - acc));
+        }
+    expect(err).toBeLessThan(1e-5);
+    const empty = wasmSlicedMatMul(tf.zeros([0, 3, 4]) as tf.Tensor3D, tf.zeros([0, 4, 2]) as tf.Tensor3D);
+    expect(empty.shape).toEqual([0, 3, 2]);
+    [at, bt, y, empty].forEach((t) => t.dispose());
+  });
+
+  it('Identity shares the buffer: a clone allocates no data buffer and outlives its source', async () => {
+    await initNodeBackend('wasm');
+    installWasmSharedIdentity();
+    const x = tf.tensor1d([1, 2, 3, 4]);
+    const buffers = tf.memory().numDataBuffers;
+    const y = tf.clone(x);
+    expect(tf.memory().numDataBuffers).toBe(buffers);
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual([1, 2, 3, 4]);
+    y.dispose();
+    expect(tf.memory().numDataBuffers).toBe(buffers - 1);
+  });
+});
