@@ -130,6 +130,42 @@ describe.each(BACKENDS)('fast products on %s', (backend) => {
   });
 });
 
+describe.each(BACKENDS)('decoding on %s', (backend) => {
+  it('a decode step through the cache (scores taken transposed on wasm) gives the full forward\'s last logits', async () => {
+    await initNodeBackend(backend);
+    const config = parseConfig(tinyConfig('llama'));
+    const before = tf.memory().numTensors;
+    const model = new CausalLM(config, randomWeights(config, 9));
+    const B = 2;
+    const S = 12;
+    const ids = Int32Array.from({ length: B * S }, (_, i) => 1 + ((i * 13) % (config.vocabSize - 1)));
+    const positions = Int32Array.from({ length: B * S }, (_, i) => i % S);
+    const ones = (n: number) => new Int32Array(n).fill(1);
+    const full = model.forward({ ids, batch: B, length: S, positions, attentionMask: ones(B * S) });
+    const want = (await full.logits.array()).map((row) => row[S - 1]!);
+    full.logits.dispose();
+    const pick = (from: number, len: number) => Int32Array.from({ length: B * len }, (_, i) => ids[Math.floor(i / len) * S + from + (i % len)]!);
+    const pos = (from: number, len: number) => Int32Array.from({ length: B * len }, (_, i) => from + (i % len));
+    const pre = model.forward({ ids: pick(0, S - 1), batch: B, length: S - 1, positions: pos(0, S - 1), attentionMask: ones(B * (S - 1)), returnCache: true });
+    pre.logits.dispose();
+    let got: number[][] = [];
+    const info = await tf.profile(async () => {
+      const step = model.forward({ ids: pick(S - 1, 1), batch: B, length: 1, positions: pos(S - 1, 1), attentionMask: ones(B * S), cache: pre.cache, returnCache: false, lastOnly: true });
+      got = (await step.logits.array()).map((row) => row[0]!);
+      step.logits.dispose();
+    });
+    if (backend === 'wasm') expect(info.kernelNames).toContain(SLICED_MATMUL);
+    let err = 0;
+    for (let b = 0; b < B; b++) err = Math.max(err, maxAbsDiff(got[b]!, want[b]!));
+    expect(err).toBeLessThan(1e-5);
+    expect(Math.max(...want[0]!) - Math.min(...want[0]!)).toBeGreaterThan(0.1);
+    for (const t of [...pre.cache!.keys, ...pre.cache!.values]) t.dispose();
+    // After dispose: the model keeps a transposed head for decoding on wasm and cpu.
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe('wasm kernels', () => {
   it('wasmSlicedMatMul equals a float64 product entry by entry, zero-sized batches included', async () => {
     await initNodeBackend('wasm');

@@ -25,7 +25,7 @@ function swapLast(x: tf.Tensor): tf.Tensor {
  * Below this many rows per batch entry, packing each entry's right operand for XNNPACK costs
  * more than the scalar loop saves (a decode step's 2-row attention products measured 3× slower).
  */
-const SLICED_MIN_ROWS = 8;
+export const SLICED_MIN_ROWS = 8;
 
 /** x [..., M, K] × y [..., K, N], untransposed, equal leading dims (or both rank 2). */
 function plainProduct(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
@@ -41,6 +41,15 @@ function plainProduct(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
     }
   }
   return tf.matMul(x, y);
+}
+
+/**
+ * True when a batched product with `rows` rows per entry would run tfjs-wasm's scalar loop but
+ * its transpose (rows becoming columns) takes the XNNPACK path: callers with few query rows
+ * (a decode step's attention) then compute the transposed product instead.
+ */
+export function preferTransposedProduct(rows: number, cols: number): boolean {
+  return rows < SLICED_MIN_ROWS && cols >= SLICED_MIN_ROWS && wasmSlicedMatMulAvailable();
 }
 
 function inPlaceTransposes(): boolean {
