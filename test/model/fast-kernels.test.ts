@@ -204,3 +204,84 @@ describe('wasm kernels', () => {
     expect(tf.memory().numDataBuffers).toBe(buffers - 1);
   });
 });
+
+/** Float64 references of the fused chains (on flat arrays), for values and finite differences. */
+function refRms(x: Float64Array, w: Float64Array, R: number, H: number, eps: number): Float64Array {
+  const y = new Float64Array(R * H);
+  for (let r = 0; r < R; r++) {
+    let ss = 0;
+    for (let c = 0; c < H; c++) ss += x[r * H + c]! ** 2;
+    const s = 1 / Math.sqrt(ss / H + eps);
+    for (let c = 0; c < H; c++) y[r * H + c] = x[r * H + c]! * s * w[c]!;
+  }
+  return y;
+}
+
+function refRope(p: Float64Array, cos: Float64Array, sin: Float64Array, B: number, T: number, heads: number, D: number): Float64Array {
+  const y = new Float64Array(B * heads * T * D);
+  const half = D / 2;
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < heads; h++)
+      for (let t = 0; t < T; t++)
+        for (let d = 0; d < D; d++) {
+          const row = b * T + t;
+          const at = (dd: number) => p[row * heads * D + h * D + dd]!;
+          const rot = d < half ? -at(d + half) : at(d - half);
+          y[((b * heads + h) * T + t) * D + d] = at(d) * cos[row * D + d]! + rot * sin[row * D + d]!;
+        }
+  return y;
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+// The fused kernels exist on webgpu only; the model takes the unfused ops elsewhere (tested above).
+describe.each(['webgpu'] as BackendName[])('fused chains on %s', (backend) => {
+  it('RMSNorm, RoPE-into-heads and SwiGLU equal float64 references, with gradients equal to finite differences', async () => {
+    await initNodeBackend(backend);
+    const { fusedRmsNorm, fusedRopeHeads, fusedSwiGLU } = await import('../../src/core/kernels/webgpu-fused');
+    const rng = new Rng(21);
+    const before = tf.memory().numTensors;
+    // RMSNorm: x [2, 3, 8].
+    const [R, H, eps] = [6, 8, 1e-5];
+    const x = randomArray(R * H, rng);
+    const w = Float64Array.from({ length: H }, () => 0.5 + rng.next());
+    const wy = randomArray(R * H, rng);
+    const rms = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.tensor(Float32Array.from(wy), [2, 3, H]), fusedRmsNorm(a, b as tf.Tensor1D, eps))));
+    const r1 = rms([tf.tensor(Float32Array.from(x), [2, 3, H]), tf.tensor1d(Float32Array.from(w))]);
+    expect(Math.abs((await r1.value.data())[0]! - dot(wy, refRms(x, w, R, H, eps)))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(await r1.grads[0]!.data(), centralDiff((xx) => dot(wy, refRms(xx, w, R, H, eps)), x))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(await r1.grads[1]!.data(), centralDiff((ww) => dot(wy, refRms(x, ww, R, H, eps)), w))).toBeLessThan(1e-4);
+    // RoPE into heads: p [B, T, heads·D] → [B, heads, T, D].
+    const [B, T, heads, D] = [2, 3, 2, 4];
+    const p = randomArray(B * T * heads * D, rng);
+    const ang = Array.from({ length: B * T }, () => Array.from({ length: D / 2 }, () => rng.next() * 6));
+    const cos = Float64Array.from({ length: B * T * D }, (_, i) => Math.cos(ang[Math.floor(i / D)]![(i % D) % (D / 2)]!));
+    const sin = Float64Array.from({ length: B * T * D }, (_, i) => Math.sin(ang[Math.floor(i / D)]![(i % D) % (D / 2)]!));
+    const wr = randomArray(B * heads * T * D, rng);
+    const cosT = tf.tensor4d(Float32Array.from(cos), [B, 1, T, D]);
+    const sinT = tf.tensor4d(Float32Array.from(sin), [B, 1, T, D]);
+    const rope = tf.valueAndGrads((a: tf.Tensor) => tf.sum(tf.mul(tf.tensor(Float32Array.from(wr), [B, heads, T, D]), fusedRopeHeads(a, cosT, sinT, B, T, heads, D))));
+    const r2 = rope([tf.tensor(Float32Array.from(p), [B, T, heads * D])]);
+    expect(Math.abs((await r2.value.data())[0]! - dot(wr, refRope(p, cos, sin, B, T, heads, D)))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(await r2.grads[0]!.data(), centralDiff((pp) => dot(wr, refRope(pp, cos, sin, B, T, heads, D)), p))).toBeLessThan(1e-4);
+    // SwiGLU.
+    const g = randomArray(12, rng).map((v) => v * 3);
+    const u = randomArray(12, rng);
+    const ws = randomArray(12, rng);
+    const refSw = (gg: Float64Array, uu: Float64Array) => dot(ws, gg.map((v, i) => (v / (1 + Math.exp(-v))) * uu[i]!));
+    const sw = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.tensor(Float32Array.from(ws), [3, 4]), fusedSwiGLU(a, b))));
+    const r3 = sw([tf.tensor(Float32Array.from(g), [3, 4]), tf.tensor(Float32Array.from(u), [3, 4])]);
+    expect(Math.abs((await r3.value.data())[0]! - refSw(g, u))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(await r3.grads[0]!.data(), centralDiff((gg) => refSw(gg, u), g))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(await r3.grads[1]!.data(), centralDiff((uu) => refSw(g, uu), u))).toBeLessThan(1e-4);
+    for (const r of [r1, r2, r3]) [r.value, ...r.grads].forEach((t) => t.dispose());
+    cosT.dispose();
+    sinT.dispose();
+    // Inputs made inline above are owned by no tidy: count what is left beyond them.
+    expect(tf.memory().numTensors - before).toBeLessThanOrEqual(10);
+  });
+});

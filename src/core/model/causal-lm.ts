@@ -10,6 +10,7 @@ import { expectedTensors, gpt2Prefix, type TensorSpec } from './weights';
 import { activation, applyRope, attend, attentionMask, embed, layerNorm, linear, rmsNorm, ropeInvFreq, ropeTables } from './layers';
 import { Rng } from '../rng';
 import { installWasmSharedIdentity } from '../kernels/wasm-identity';
+import { fusedRmsNorm, fusedRopeHeads, fusedSwiGLU, webgpuFusedAvailable } from '../kernels/webgpu-fused';
 
 export interface HostTensor {
   shape: number[];
@@ -215,33 +216,44 @@ export class CausalLM {
     const { batch: B, length: T } = inp;
     const D = c.headDim;
     const act = c.hiddenAct ?? 'silu';
+    // WebGPU runs the elementwise chains as single fused dispatches (see kernels/webgpu-fused).
+    const fused = webgpuFusedAvailable();
+    const norm = (x: tf.Tensor, name: string) => (fused ? fusedRmsNorm : rmsNorm)(x, this.w(name) as tf.Tensor1D, c.normEps);
     const { cos, sin } = ropeTables(this.invFreq, inp.positions, B, T);
     let x: tf.Tensor = tf.reshape(embed(this.w('model.embed_tokens.weight') as tf.Tensor2D, ids), [B, T, c.hiddenSize]);
     for (let i = 0; i < c.numLayers; i++) {
       const l = `model.layers.${i}.`;
-      const h = rmsNorm(x, this.w(`${l}input_layernorm.weight`) as tf.Tensor1D, c.normEps);
+      const h = norm(x, `${l}input_layernorm.weight`);
       const proj = (n: string) => this.lin(h, `${l}self_attn.${n}.weight`, this.opt(`${l}self_attn.${n}.bias`) as tf.Tensor1D | null);
-      let q = this.splitHeads(proj('q_proj'), B, T, c.numHeads, D);
-      let k = this.splitHeads(proj('k_proj'), B, T, c.numKvHeads, D);
-      const v = this.splitHeads(proj('v_proj'), B, T, c.numKvHeads, D);
-      if (c.qkNorm) {
-        q = rmsNorm(q, this.w(`${l}self_attn.q_norm.weight`) as tf.Tensor1D, c.normEps) as tf.Tensor4D;
-        k = rmsNorm(k, this.w(`${l}self_attn.k_norm.weight`) as tf.Tensor1D, c.normEps) as tf.Tensor4D;
+      let q: tf.Tensor4D;
+      let k: tf.Tensor4D;
+      if (fused && !c.qkNorm) {
+        q = fusedRopeHeads(proj('q_proj'), cos, sin, B, T, c.numHeads, D);
+        k = fusedRopeHeads(proj('k_proj'), cos, sin, B, T, c.numKvHeads, D);
+      } else {
+        q = this.splitHeads(proj('q_proj'), B, T, c.numHeads, D);
+        k = this.splitHeads(proj('k_proj'), B, T, c.numKvHeads, D);
+        if (c.qkNorm) {
+          q = rmsNorm(q, this.w(`${l}self_attn.q_norm.weight`) as tf.Tensor1D, c.normEps) as tf.Tensor4D;
+          k = rmsNorm(k, this.w(`${l}self_attn.k_norm.weight`) as tf.Tensor1D, c.normEps) as tf.Tensor4D;
+        }
+        q = applyRope(q, cos, sin);
+        k = applyRope(k, cos, sin);
       }
-      q = applyRope(q, cos, sin);
-      k = applyRope(k, cos, sin);
+      const v = this.splitHeads(proj('v_proj'), B, T, c.numKvHeads, D);
       const kAll = this.withCache(k, inp.cache?.keys[i]);
       const vAll = this.withCache(v, inp.cache?.values[i]);
       ks.push(kAll);
       vs.push(vAll);
       const o = this.mergeHeads(attend(q, kAll, vAll, mask), B, T);
       x = tf.add(x, this.lin(o, `${l}self_attn.o_proj.weight`, this.opt(`${l}self_attn.o_proj.bias`) as tf.Tensor1D | null));
-      const h2 = rmsNorm(x, this.w(`${l}post_attention_layernorm.weight`) as tf.Tensor1D, c.normEps);
-      const gate = activation(act, this.lin(h2, `${l}mlp.gate_proj.weight`, null));
+      const h2 = norm(x, `${l}post_attention_layernorm.weight`);
+      const gateIn = this.lin(h2, `${l}mlp.gate_proj.weight`, null);
       const up = this.lin(h2, `${l}mlp.up_proj.weight`, null);
-      x = tf.add(x, this.lin(tf.mul(gate, up), `${l}mlp.down_proj.weight`, null));
+      const gated = fused && (act === 'silu' || act === 'swish') ? fusedSwiGLU(gateIn, up) : tf.mul(activation(act, gateIn), up);
+      x = tf.add(x, this.lin(gated, `${l}mlp.down_proj.weight`, null));
     }
-    return rmsNorm(x, this.w('model.norm.weight') as tf.Tensor1D, c.normEps);
+    return norm(x, 'model.norm.weight');
   }
 
   private gpt2Body(ids: tf.Tensor1D, inp: ForwardInput, mask: tf.Tensor, ks: tf.Tensor4D[], vs: tf.Tensor4D[]): tf.Tensor {
