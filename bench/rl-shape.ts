@@ -170,11 +170,14 @@ export interface TabZeroFigures {
   rollout_s: number;
   matmul512_gflops: number;
   update_peak_bytes: number;
+  /** The same update with CausalLM.recomputeLayers (NaN when not asked for). */
+  update_recompute_s: number;
+  update_recompute_peak_bytes: number;
   loss: number;
 }
 
 /** Warm-up, then one timed run of each; peak bytes from tf.profile on a further update. */
-export async function measureTabZero(model: CausalLM, s: Shape, opts: { rollout: boolean; profile: boolean }): Promise<TabZeroFigures> {
+export async function measureTabZero(model: CausalLM, s: Shape, opts: { rollout: boolean; profile: boolean; recompute?: boolean }): Promise<TabZeroFigures> {
   const data = syntheticRows(model.config, s);
   const upd = updateRunner(model, s, data);
   let rollout = NaN;
@@ -202,6 +205,22 @@ export async function measureTabZero(model: CausalLM, s: Shape, opts: { rollout:
       peak = info.peakBytes - before;
     }
   }
+  let recomputeS = NaN;
+  let recomputePeak = NaN;
+  if (opts.recompute) {
+    model.recomputeLayers = true;
+    try {
+      recomputeS = await timeIt(async () => void (await upd.run()));
+      if (heap) {
+        heap.reset();
+        const base = heap.live();
+        await upd.run();
+        recomputePeak = heap.peak() - base;
+      }
+    } finally {
+      model.recomputeLayers = false;
+    }
+  }
   const mm = await matmulGflops(512, 10);
-  return { update_s: update, rollout_s: rollout, matmul512_gflops: mm, update_peak_bytes: peak, loss };
+  return { update_s: update, rollout_s: rollout, matmul512_gflops: mm, update_peak_bytes: peak, update_recompute_s: recomputeS, update_recompute_peak_bytes: recomputePeak, loss };
 }

@@ -59,27 +59,43 @@ function table(title: string, tz: TabZeroFigures | null, pt: Record<string, numb
     ['512² matmul (GFLOP/s; ratio = PyTorch / TabZero)', fmt(tz?.matmul512_gflops ?? NaN, 1), fmt(num('matmul512_gflops'), 1), fmt(num('matmul512_gflops') / (tz?.matmul512_gflops ?? NaN))],
     ['update memory: TabZero peak wasm heap bytes above weights+moments / PyTorch saved for backward per micro-batch', gb(tz?.update_peak_bytes ?? NaN), gb(num('saved_for_backward_bytes')), fmt((tz?.update_peak_bytes ?? NaN) / num('saved_for_backward_bytes'))],
   ];
+  if (tz && Number.isFinite(tz.update_recompute_s)) {
+    rows.push(
+      ['update, layers recomputed in the backward pass (recomputeLayers)', `${fmt(tz.update_recompute_s)} s`, `${fmt(num('update_s'))} s`, fmt(tz.update_recompute_s / num('update_s'))],
+      ['update memory, layers recomputed', gb(tz.update_recompute_peak_bytes), gb(num('saved_for_backward_bytes')), fmt(tz.update_recompute_peak_bytes / num('saved_for_backward_bytes'))],
+    );
+  }
   console.log(`\n### ${title}\n`);
   console.log('| | TabZero wasm | PyTorch CPU, 1 thread | ratio |\n|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 }
 
-export async function compareWithTorch(): Promise<void> {
+/** --compare shipped|smollm (default both), --no-torch: run TabZero only. */
+export async function compareWithTorch(argv: string[] = process.argv): Promise<void> {
   const report = await initNodeBackend('wasm');
   if (report.name !== 'wasm') throw new Error(`wasm did not initialise: ${report.fallbackReason}`);
-  const py = findTorchPython();
+  const i = argv.indexOf('--compare');
+  const which = i >= 0 ? argv[i + 1]!.split(',') : ['shipped', 'smollm'];
+  const py = argv.includes('--no-torch') ? null : findTorchPython();
   const dir = mkdtempSync(join(tmpdir(), 'tabzero-vs-torch-'));
   console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; PyTorch: ${py ?? 'no python3 imports torch (apt-get install python3-torch libopenblas0-openmp): TabZero only'}`);
 
+  if (which.includes('shipped')) await compareShipped(py, dir);
+  if (which.includes('smollm')) await compareSmol(py, dir);
+}
+
+async function compareShipped(py: string | null, dir: string): Promise<void> {
   // The shipped model at the RL test's shape.
   const shipped = loadShipped(SHIPPED);
   const check = await logitsFile(shipped, dir);
   const pt = py ? runTorch(py, ['--model', SHIPPED, '--check-logits', check, ...shapeArgs(RL_SHAPE)]) : null;
-  const tz = await measureTabZero(shipped, RL_SHAPE, { rollout: true, profile: true });
+  const tz = await measureTabZero(shipped, RL_SHAPE, { rollout: true, profile: true, recompute: 'recomputeLayers' in shipped });
   shipped.dispose();
   table(`shipped model (${RL_SHAPE.prompts} prompts × ${RL_SHAPE.generations}, ${RL_SHAPE.promptLen}-token prompts, ${RL_SHAPE.newTokens} new tokens, micro-batch ${RL_SHAPE.microBatch})`, tz, pt);
   console.log(`\nPyTorch: ${JSON.stringify(pt)}\nTabZero: ${JSON.stringify(tz)}`);
+}
 
+async function compareSmol(py: string | null, dir: string): Promise<void> {
   // SmolLM2-135M's shape, random weights: weights + gradients + two AdamW moments are 16 bytes a
   // parameter before any activation, against wasm32's 4 GiB heap.
   const small: Shape = { prompts: 1, generations: 2, promptLen: 16, newTokens: 32, microBatch: 1 };
@@ -91,6 +107,8 @@ export async function compareWithTorch(): Promise<void> {
   const pt2 = py ? runTorch(py, ['--config', cfgPath, '--no-rollout', ...shapeArgs(small)]) : null;
   let tz2: TabZeroFigures | null = null;
   try {
+    // Recomputed layers first: the smallest footprint, the one most likely to fit.
+    big.recomputeLayers = true;
     tz2 = await measureTabZero(big, small, { rollout: false, profile: true });
   } catch (e) {
     console.log(`TabZero wasm step failed: ${(e as Error).message}; tensors live ${tf.memory().numTensors}, bytes ${gb(tf.memory().numBytes)}`);
