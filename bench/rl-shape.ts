@@ -177,9 +177,28 @@ export interface TabZeroFigures {
 }
 
 /** Warm-up, then one timed run of each; peak bytes from tf.profile on a further update. */
-export async function measureTabZero(model: CausalLM, s: Shape, opts: { rollout: boolean; profile: boolean; recompute?: boolean }): Promise<TabZeroFigures> {
+/**
+ * Warm-up, then one timed run of each; peak heap bytes on a further update. `plain: false` skips
+ * the update without recomputation (for shapes only the recomputing one fits).
+ */
+export async function measureTabZero(model: CausalLM, s: Shape, opts: { rollout: boolean; profile: boolean; recompute?: boolean; plain?: boolean }): Promise<TabZeroFigures> {
   const data = syntheticRows(model.config, s);
   const upd = updateRunner(model, s, data);
+  // The plain update first (the property is absent in versions without recomputation).
+  const recomputeDefault = model.recomputeLayers;
+  if (heap === undefined) heap = wasmHeapTracker();
+  const peakOf = async (): Promise<number> => {
+    if (heap) {
+      // Allocations made before the tracker was installed are not counted live: measure above the current level.
+      heap.reset();
+      const base = heap.live();
+      await upd.run();
+      return heap.peak() - base;
+    }
+    const before = tf.memory().numBytes;
+    const info = await tf.profile(async () => void (await upd.run()));
+    return info.peakBytes - before;
+  };
   let rollout = NaN;
   if (opts.rollout) {
     const rows = data.prompts;
@@ -187,39 +206,26 @@ export async function measureTabZero(model: CausalLM, s: Shape, opts: { rollout:
     await gen();
     rollout = await timeIt(async () => void (await gen()));
   }
-  await upd.run();
-  let loss = 0;
-  const update = await timeIt(async () => void (loss = await upd.run()));
+  let loss = NaN;
+  let update = NaN;
   let peak = NaN;
-  if (opts.profile) {
-    if (heap === undefined) heap = wasmHeapTracker();
-    if (heap) {
-      // Allocations made before the tracker was installed are not counted live: measure above the current level.
-      heap.reset();
-      const base = heap.live();
-      await upd.run();
-      peak = heap.peak() - base;
-    } else {
-      const before = tf.memory().numBytes;
-      const info = await tf.profile(async () => void (await upd.run()));
-      peak = info.peakBytes - before;
-    }
-  }
   let recomputeS = NaN;
   let recomputePeak = NaN;
-  if (opts.recompute) {
-    model.recomputeLayers = true;
-    try {
-      recomputeS = await timeIt(async () => void (await upd.run()));
-      if (heap) {
-        heap.reset();
-        const base = heap.live();
-        await upd.run();
-        recomputePeak = heap.peak() - base;
-      }
-    } finally {
+  try {
+    if (opts.plain ?? true) {
       model.recomputeLayers = false;
+      await upd.run();
+      update = await timeIt(async () => void (loss = await upd.run()));
+      if (opts.profile) peak = await peakOf();
     }
+    if (opts.recompute) {
+      model.recomputeLayers = true;
+      if (!(opts.plain ?? true)) await upd.run();
+      recomputeS = await timeIt(async () => void (loss = await upd.run()));
+      recomputePeak = await peakOf();
+    }
+  } finally {
+    model.recomputeLayers = recomputeDefault;
   }
   const mm = await matmulGflops(512, 10);
   return { update_s: update, rollout_s: rollout, matmul512_gflops: mm, update_peak_bytes: peak, update_recompute_s: recomputeS, update_recompute_peak_bytes: recomputePeak, loss };

@@ -74,11 +74,14 @@ function table(title: string, tz: TabZeroFigures | null, pt: Record<string, numb
 export async function compareWithTorch(argv: string[] = process.argv): Promise<void> {
   const report = await initNodeBackend('wasm');
   if (report.name !== 'wasm') throw new Error(`wasm did not initialise: ${report.fallbackReason}`);
+  const si = argv.indexOf('--smol-shape');
+  if (si >= 0) return smolAttempt(JSON.parse(argv[si + 1]!) as Shape);
   const i = argv.indexOf('--compare');
   const which = i >= 0 ? argv[i + 1]!.split(',') : ['shipped', 'smollm'];
   const py = argv.includes('--no-torch') ? null : findTorchPython();
   const dir = mkdtempSync(join(tmpdir(), 'tabzero-vs-torch-'));
-  console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; PyTorch: ${py ?? 'no python3 imports torch (apt-get install python3-torch libopenblas0-openmp): TabZero only'}`);
+  const why = argv.includes('--no-torch') ? 'skipped (--no-torch)' : 'no python3 imports torch (apt-get install python3-torch libopenblas0-openmp): TabZero only';
+  console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; PyTorch: ${py ?? why}`);
 
   if (which.includes('shipped')) await compareShipped(py, dir);
   if (which.includes('smollm')) await compareSmol(py, dir);
@@ -95,25 +98,49 @@ async function compareShipped(py: string | null, dir: string): Promise<void> {
   console.log(`\nPyTorch: ${JSON.stringify(pt)}\nTabZero: ${JSON.stringify(tz)}`);
 }
 
+/** One 135M-shaped update at the given shape, in this process; prints SMOL_RESULT and its figures or error. */
+async function smolAttempt(shape: Shape): Promise<void> {
+  const big = randomModel(SMOLLM_SHAPE_CONFIG, 1);
+  try {
+    // Only the update with recomputed layers: the smallest footprint.
+    const tz = await measureTabZero(big, shape, { rollout: false, profile: true, recompute: true, plain: false });
+    console.log(`SMOL_RESULT ${JSON.stringify({ ok: true, ...tz })}`);
+  } catch (e) {
+    console.log(`SMOL_RESULT ${JSON.stringify({ ok: false, error: (e as Error).message, live_bytes: tf.memory().numBytes })}`);
+  }
+}
+
+/** Each attempt in a child process: a wasm heap that ran out of memory is dead for the rest of its process. */
+function smolChild(shape: Shape): Record<string, unknown> {
+  const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--smol-shape', JSON.stringify(shape)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('SMOL_RESULT '));
+  return line ? (JSON.parse(line.slice('SMOL_RESULT '.length)) as Record<string, unknown>) : { ok: false, error: (r.stderr || `exit ${r.status}`).trim().split('\n').slice(-2).join(' ') };
+}
+
 async function compareSmol(py: string | null, dir: string): Promise<void> {
   // SmolLM2-135M's shape, random weights: weights + gradients + two AdamW moments are 16 bytes a
   // parameter before any activation, against wasm32's 4 GiB heap.
-  const small: Shape = { prompts: 1, generations: 2, promptLen: 16, newTokens: 32, microBatch: 1 };
+  const candidates: Shape[] = [
+    { prompts: 1, generations: 2, promptLen: 16, newTokens: 32, microBatch: 1 },
+    { prompts: 1, generations: 2, promptLen: 16, newTokens: 32, microBatch: 2 },
+    { prompts: 1, generations: 1, promptLen: 16, newTokens: 32, microBatch: 1 },
+    { prompts: 1, generations: 1, promptLen: 8, newTokens: 8, microBatch: 1 },
+  ];
   const cfgPath = join(dir, 'config.json');
   writeFileSync(cfgPath, JSON.stringify(SMOLLM_SHAPE_CONFIG));
-  const big = randomModel(SMOLLM_SHAPE_CONFIG, 1);
-  const state = 16 * big.numParams;
-  console.log(`\nSmolLM2-135M shape: ${big.numParams} parameters; weights + gradients + AdamW moments = ${gb(state)} of wasm32's 4.295 GB heap, leaving ${gb(2 ** 32 - state)} for activations, the accumulated gradients of a second micro-batch (${gb(4 * big.numParams)}) and allocator slack.`);
-  const pt2 = py ? runTorch(py, ['--config', cfgPath, '--no-rollout', ...shapeArgs(small)]) : null;
-  let tz2: TabZeroFigures | null = null;
-  try {
-    // Recomputed layers first: the smallest footprint, the one most likely to fit.
-    big.recomputeLayers = true;
-    tz2 = await measureTabZero(big, small, { rollout: false, profile: true });
-  } catch (e) {
-    console.log(`TabZero wasm step failed: ${(e as Error).message}; tensors live ${tf.memory().numTensors}, bytes ${gb(tf.memory().numBytes)}`);
+  const state = 16 * 134515008;
+  console.log(`\nSmolLM2-135M shape: 134515008 parameters; weights + gradients + AdamW moments = ${gb(state)} of wasm32's 4.295 GB heap, leaving ${gb(2 ** 32 - state)} for activations, the accumulated gradients of a second micro-batch (${gb(4 * 134515008)}), the tied head's transposed copies (${gb(4 * 49152 * 576)} each) and allocator slack.`);
+  for (const shape of candidates) {
+    const label = `${shape.prompts} × ${shape.generations}, ${shape.promptLen} + ${shape.newTokens} tokens, micro-batch ${shape.microBatch}`;
+    const tz = smolChild(shape);
+    if (!tz['ok']) {
+      console.log(`TabZero wasm, 135M shape (${label}), layers recomputed: failed: ${String(tz['error'])}`);
+      continue;
+    }
+    const pt = py ? runTorch(py, ['--config', cfgPath, '--no-rollout', ...shapeArgs(shape)]) : null;
+    table(`SmolLM2-135M shape, random weights (${label}), TabZero with layers recomputed: the largest shape tried that fits`, tz as unknown as TabZeroFigures, pt);
+    console.log(`\nPyTorch: ${JSON.stringify(pt)}\nTabZero: ${JSON.stringify(tz)}`);
+    return;
   }
-  big.dispose();
-  table(`SmolLM2-135M shape, random weights (${small.prompts} × ${small.generations}, ${small.promptLen} + ${small.newTokens} tokens, micro-batch ${small.microBatch})`, tz2, pt2);
-  console.log(`\nPyTorch: ${JSON.stringify(pt2)}\nTabZero: ${JSON.stringify(tz2)}`);
+  console.log('No 135M-shaped update shape tried fits in the wasm heap.');
 }

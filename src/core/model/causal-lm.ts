@@ -75,9 +75,11 @@ export class CausalLM {
   /**
    * Recompute each Llama-family decoder layer in the backward pass instead of keeping the tensors
    * its ops save for it: a training forward then holds one [B, T, hidden] input per layer, at the
-   * cost of a second forward pass of every layer. Forwards with a cache are never recomputed.
+   * cost of a second forward pass of every layer. Measured on wasm at the RL test's shape: the
+   * update's peak memory 1.49 → 0.50 GB at no measurable change in its time, and gradients equal.
+   * Forwards with a cache are never recomputed.
    */
-  recomputeLayers = false;
+  recomputeLayers = true;
   private readonly prefix: string;
   private readonly invFreq: Float64Array;
   private disposed = false;
