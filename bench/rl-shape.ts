@@ -170,7 +170,7 @@ export interface TabZeroFigures {
   rollout_s: number;
   matmul512_gflops: number;
   update_peak_bytes: number;
-  /** The same update with CausalLM.recomputeLayers (NaN when not asked for). */
+  /** The same update with CausalLM.recomputeLayers = true (NaN when not asked for). */
   update_recompute_s: number;
   update_recompute_peak_bytes: number;
   loss: number;

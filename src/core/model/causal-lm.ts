@@ -62,6 +62,12 @@ export interface CausalLMOptions {
   transposedLinear?: boolean;
 }
 
+/**
+ * recomputeLayers 'auto' recomputes above this many activation bytes: beyond ~1.5 GiB, over a
+ * third of wasm32's 4 GiB heap, memory is the risk; below, the ~35% longer update is not worth it.
+ */
+export const RECOMPUTE_ABOVE_BYTES = 1.5 * 2 ** 30;
+
 export class CausalLM {
   readonly config: ModelConfig;
   /**
@@ -75,12 +81,12 @@ export class CausalLM {
   /**
    * Recompute each Llama-family decoder layer in the backward pass instead of keeping the tensors
    * its ops save for it: a training forward then holds one [B, T, hidden] input per layer, at the
-   * cost of a second forward pass of every layer. Measured on wasm at the RL test's shape: the
-   * update's peak memory 1.49 → 0.50 GB; its time −6% and +27% in two interleaved runs on a loaded
-   * machine (one more forward pass is about +25% of the arithmetic); gradients equal.
+   * cost of a second forward pass of every layer. Measured on wasm at the RL test's shape
+   * (32 rows × 156 tokens): the update's peak memory 1.49 → 0.50 GB, its time 7.5 → 10.2 s;
+   * gradients equal. 'auto' recomputes when activationBytes() exceeds RECOMPUTE_ABOVE_BYTES.
    * Forwards with a cache are never recomputed.
    */
-  recomputeLayers = true;
+  recomputeLayers: boolean | 'auto' = 'auto';
   private readonly prefix: string;
   private readonly invFreq: Float64Array;
   private disposed = false;
@@ -128,6 +134,17 @@ export class CausalLM {
       n += spec.shape.reduce((a, b) => a * b, 1);
     }
     this.numParams = n;
+  }
+
+  /**
+   * Estimated bytes a Llama-family training forward of B rows × T tokens keeps for its backward
+   * pass without recomputation: per layer and token about 40·hidden + 20·intermediate +
+   * 10·heads·T floats, fitted to the wasm heap measured at the shipped model's RL shape (1.49 GB
+   * for 32 × 156 tokens; this gives 1.52 GB).
+   */
+  activationBytes(B: number, T: number): number {
+    const c = this.config;
+    return 4 * c.numLayers * B * T * (40 * c.hiddenSize + 20 * c.intermediateSize + 10 * c.numHeads * T);
   }
 
   /** Tensor names and shapes this model holds, in order. */
@@ -226,7 +243,8 @@ export class CausalLM {
     const fused = webgpuFusedAvailable();
     const { cos, sin } = ropeTables(this.invFreq, inp.positions, B, T);
     let x: tf.Tensor = tf.reshape(embed(this.w('model.embed_tokens.weight') as tf.Tensor2D, ids), [B, T, c.hiddenSize]);
-    const recompute = this.recomputeLayers && this.trainable && !inp.cache && !inp.returnCache;
+    const wanted = this.recomputeLayers === 'auto' ? this.activationBytes(B, T) > RECOMPUTE_ABOVE_BYTES : this.recomputeLayers;
+    const recompute = wanted && this.trainable && !inp.cache && !inp.returnCache;
     for (let i = 0; i < c.numLayers; i++) {
       const l = `model.layers.${i}.`;
       if (!recompute) {
