@@ -49,10 +49,21 @@ function tfjsWasmFiles(): Plugin {
   };
 }
 
+/**
+ * Cross-origin isolation, so that SharedArrayBuffer exists and tfjs-backend-wasm loads its
+ * multi-threaded build (one thread otherwise). require-corp still admits CORS fetches (the Hub
+ * answers with Access-Control-Allow-Origin) and the same-origin worker and .wasm files. Static
+ * hosts get the same two headers from public/_headers (Netlify, Cloudflare Pages).
+ */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
 export default defineConfig({
   plugins: [react(), tfjsWasmFiles()],
   worker: { format: 'es', plugins: () => [trainingWorkerStub()] },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
-  server: { host: '127.0.0.1', port: 5173 },
-  preview: { host: '127.0.0.1', port: 4173 },
+  server: { host: '127.0.0.1', port: 5173, headers: ISOLATION_HEADERS },
+  preview: { host: '127.0.0.1', port: 4173, headers: ISOLATION_HEADERS },
 });

@@ -2,7 +2,15 @@
  * Time of one GRPO step per backend, split into rollout and update, with rollout tokens/s and the
  * update's achieved FLOP/s beside the backend's own large-matmul FLOP/s measured in the same run.
  *
+ *   npx tsx bench/train-step.ts                  # side by side with PyTorch (see below)
  *   npx tsx bench/train-step.ts [--backends wasm,webgpu,cpu] [--models tiny,smollm] [--full]
+ *
+ * Without --backends/--models it runs the comparison with PyTorch on the CPU: the RL test's step
+ * shape (16 prompts × 8 generations, 60-token prompts, 96 new tokens, micro-batch 32) on the
+ * shipped model, and a reduced shape on a SmolLM2-135M-shaped random model, each on wasm and in
+ * bench/torch_ref.py (1 thread, whatever BLAS Debian's python3-torch maps: install
+ * libopenblas0-openmp, or the reference BLAS makes PyTorch ~25× slower), and prints a ratio table.
+ * PyTorch is skipped, with a note, where no python3 can import torch.
  *
  * Models: "tiny" (~1M parameters, llama-shaped) and "smollm" (SmolLM2-135M's shape with random
  * weights: hidden 576, 30 layers, 9 heads, 3 kv heads, intermediate 1536, vocab 49152).
@@ -19,6 +27,7 @@ import { generate } from '../src/core/model/generate';
 import { fromRewardFn } from '../src/core/rewards/runner';
 import type { Problem } from '../src/core/types';
 import type { BackendName } from '../src/worker/protocol';
+import { compareWithTorch } from './vs-torch';
 
 const MODELS = {
   tiny: { hidden_size: 128, intermediate_size: 384, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 1024 },
@@ -131,6 +140,10 @@ async function benchOne(backend: BackendName, name: ModelName, full: boolean): P
 }
 
 async function main(): Promise<void> {
+  if (!process.argv.includes('--backends') && !process.argv.includes('--models')) {
+    await compareWithTorch();
+    return;
+  }
   const backends = arg('backends', 'wasm,webgpu').split(',') as BackendName[];
   const models = arg('models', 'tiny,smollm').split(',') as ModelName[];
   const full = process.argv.includes('--full');

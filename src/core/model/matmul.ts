@@ -1,11 +1,17 @@
 /**
- * Matrix products whose forward and backward passes use only untransposed BatchMatMul.
- * On the wasm backend a product with transposeA/transposeB (which tf.matMul's own gradient
- * always uses) runs 4–13× slower than the plain one, so the transposes are done explicitly.
- * Measured on this project's 2-core machines, [2080,128]×[128,384] forward+backward:
- * tf.matMul with transposeB 292 ms, this 67 ms.
+ * Matrix products with a gradient built from the fastest products each backend has.
+ *
+ * wasm and cpu: a product with transposeA/transposeB (which tf.matMul's own gradient always uses)
+ * runs 4–13× slower than the plain one, so the transposes are done explicitly. Measured on this
+ * project's 2-core machines, [2080,128]×[128,384] forward+backward: tf.matMul with transposeB
+ * 292 ms, this 67 ms. On wasm a batched product (attention's) also goes through
+ * wasmSlicedMatMul: one XNNPACK call per batch entry instead of tfjs-wasm's scalar batched loop.
+ *
+ * webgpu reads either operand transposed in place, so there the flags are passed through and no
+ * transpose is dispatched (a decode step would otherwise re-transpose weights every token).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wasmSlicedMatMul, wasmSlicedMatMulAvailable } from '../kernels/wasm-sliced-matmul';
 
 function swapLast(x: tf.Tensor): tf.Tensor {
   const r = x.rank;
@@ -15,8 +21,60 @@ function swapLast(x: tf.Tensor): tf.Tensor {
   return tf.transpose(x, perm);
 }
 
-/** a [..., M, K] × b [..., K, N] with equal leading dims (or b rank 2 with a rank 2). */
+/**
+ * Below this many rows per batch entry, packing each entry's right operand for XNNPACK costs
+ * more than the scalar loop saves (a decode step's 2-row attention products measured 3× slower).
+ */
+export const SLICED_MIN_ROWS = 8;
+
+/** x [..., M, K] × y [..., K, N], untransposed, equal leading dims (or both rank 2). */
+function plainProduct(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  if (x.rank >= 3 && x.rank === y.rank) {
+    const lead = x.shape.slice(0, -2);
+    const batch = lead.reduce((a, b) => a * b, 1);
+    const M = x.shape[x.rank - 2]!;
+    const K = x.shape[x.rank - 1]!;
+    const N = y.shape[y.rank - 1]!;
+    if (batch > 1 && M >= SLICED_MIN_ROWS && wasmSlicedMatMulAvailable()) {
+      const out = wasmSlicedMatMul(tf.reshape(x, [batch, M, K]) as tf.Tensor3D, tf.reshape(y, [batch, K, N]) as tf.Tensor3D);
+      return tf.reshape(out, [...lead, M, N]);
+    }
+  }
+  return tf.matMul(x, y);
+}
+
+/**
+ * True when a batched product with `rows` rows per entry would run tfjs-wasm's scalar loop but
+ * its transpose (rows becoming columns) takes the XNNPACK path: callers with few query rows
+ * (a decode step's attention) then compute the transposed product instead.
+ */
+export function preferTransposedProduct(rows: number, cols: number): boolean {
+  return rows < SLICED_MIN_ROWS && cols >= SLICED_MIN_ROWS && wasmSlicedMatMulAvailable();
+}
+
+function inPlaceTransposes(): boolean {
+  return tf.getBackend() === 'webgpu';
+}
+
+/** a [..., M, K] × b [..., K, N] (or b [..., N, K] with transposeB), equal leading dims or both rank 2. */
 export function matMulPlain(a: tf.Tensor, b: tf.Tensor, transposeB = false): tf.Tensor {
+  if (inPlaceTransposes()) {
+    const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const x = args[0] as tf.Tensor;
+      const y = args[1] as tf.Tensor;
+      const save = args[2] as tf.GradSaveFunc;
+      save([x, y]);
+      return {
+        value: tf.matMul(x, y, false, transposeB),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sx, sy] = saved as [tf.Tensor, tf.Tensor];
+          // y = x·Bᵀ: dx = dy·B, dB = dyᵀ·x; y = x·B: dx = dy·Bᵀ, dB = xᵀ·dy.
+          return transposeB ? [tf.matMul(dy, sy), tf.matMul(dy, sx, true, false)] : [tf.matMul(dy, sy, false, true), tf.matMul(sx, dy, true, false)];
+        },
+      };
+    });
+    return f(a, b);
+  }
   const bb = transposeB ? swapLast(b) : b;
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const x = args[0] as tf.Tensor;
@@ -24,8 +82,8 @@ export function matMulPlain(a: tf.Tensor, b: tf.Tensor, transposeB = false): tf.
     const save = args[2] as tf.GradSaveFunc;
     save([x, y]);
     return {
-      value: tf.matMul(x, y),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.matMul(dy, swapLast(saved[1]!)), tf.matMul(swapLast(saved[0]!), dy)],
+      value: plainProduct(x, y),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [plainProduct(dy, swapLast(saved[1]!)), plainProduct(swapLast(saved[0]!), dy)],
     };
   });
   return f(a, bb);
