@@ -14,6 +14,8 @@ import { CausalLM, randomInit } from '../src/core/model/causal-lm';
 import { generate } from '../src/core/model/generate';
 import { packBatch, tokenLogProbs } from '../src/core/model/logprobs';
 import { grpoLoss } from '../src/core/grpo/loss';
+import { lossOptions } from '../src/core/grpo/update';
+import { validateConfig } from '../src/core/grpo/config';
 import { AdamW } from '../src/core/grpo/optimizer';
 import { Rng } from '../src/core/rng';
 import type { ModelConfig } from '../src/core/model/types';
@@ -103,7 +105,7 @@ export function updateRunner(model: CausalLM, s: Shape, data: ReturnType<typeof 
         const { logprobs, entropy } = tokenLogProbs(model, batch, 1);
         const out = grpoLoss(
           { logprobs, oldLogprobs: null, refLogprobs: null, advantages: adv, mask, entropy },
-          { lossType: 'dapo', epsilon: 0.2, epsilonHigh: 0.2, beta: 0, entropyCoef: 0, maxCompletionLength: s.newTokens, normalizer: { sequences: rows, tokens } },
+          { ...lossOptions(validateConfig({ loss_type: 'dapo', beta: 0, max_completion_length: s.newTokens })), normalizer: { sequences: rows, tokens, windowTokens: tokens, accumulation: 1 } },
         );
         Object.values(out.metrics).forEach((m) => m.dispose());
         return out.loss;

@@ -15,6 +15,8 @@ import { initNodeBackend } from '../src/cli/node-webgpu';
 import { generate } from '../src/core/model/generate';
 import { packBatch, tokenLogProbs } from '../src/core/model/logprobs';
 import { grpoLoss } from '../src/core/grpo/loss';
+import { lossOptions } from '../src/core/grpo/update';
+import { validateConfig } from '../src/core/grpo/config';
 import { AdamW } from '../src/core/grpo/optimizer';
 import { loadShipped } from './rl-shape';
 
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
       const { logprobs, entropy } = tokenLogProbs(model, batch, 1);
       const out = grpoLoss(
         { logprobs, oldLogprobs: null, refLogprobs: null, advantages: adv, mask, entropy },
-        { lossType: 'dapo', epsilon: 0.2, epsilonHigh: 0.2, beta: 0, entropyCoef: 0, maxCompletionLength: 8 },
+        lossOptions(validateConfig({ loss_type: 'dapo', beta: 0, max_completion_length: 8 })),
       );
       Object.values(out.metrics).forEach((m) => m.dispose());
       return out.loss;
