@@ -156,9 +156,12 @@ export class MockTrainingWorker implements WorkerPort {
         this.emit({ type: 'state', state: 'loading' });
         for (let i = 1; i <= 4; i++) this.emit({ type: 'progress', phase: 'load', done: i, total: 4, message: `mock file ${i}/4` });
         this.loaded = true;
+        const backend = mockBackendReport(this.backend, cmd.backend);
+        // As the session does: the fallback is logged once, by the worker, before 'loaded'.
+        if (backend.fallbackReason) this.emit({ type: 'log', level: 'warn', message: backend.fallbackReason });
         this.emit({
           type: 'loaded',
-          backend: mockBackendReport(this.backend, cmd.backend),
+          backend,
           model: { name: 'mock-tiny', arch: 'llama', params: 1_234_567, vocabSize: 512 },
           resumable: this.readSaved() !== null,
         });

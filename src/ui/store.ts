@@ -18,7 +18,7 @@ import type {
   WorkerEvent,
 } from '../worker/protocol';
 import type { WorkerClient } from './worker-client';
-import { applyPreset, defaultConfig, DEFAULT_PROBE_EVERY, fromEngineConfig, toPatch, type ConfigValue, type GrpoFormConfig, type Preset } from './config-schema';
+import { applyPreset, defaultConfig, DEFAULT_PROBE_EVERY, fromEngineConfig, PRESETS, toPatch, type ConfigValue, type GrpoFormConfig, type Preset } from './config-schema';
 
 /** Columnar, so charts hand arrays to uPlot without reshaping. */
 export interface MetricsHistory {
@@ -243,7 +243,6 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
           case 'loaded':
             set({ backend: event.backend, model: event.model, resumable: event.resumable, loadProgress: null });
             log('info', `Loaded ${event.model.name} (${event.model.arch}, ${event.model.params.toLocaleString('en')} parameters) on ${event.backend.name}.`);
-            if (event.backend.fallbackReason) log('warn', event.backend.fallbackReason);
             return;
           case 'resumed':
             set({ config: fromEngineConfig(event.config), probeEvery: event.probeEvery, task: event.task, preset: null });
@@ -328,6 +327,8 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
           set({ resumable: false });
           return;
         }
+        // A preset's probe size is part of what it measured (its intervals); the form has no field for it.
+        const probeCount = PRESETS.find((p) => p.id === s.preset)?.probeCount;
         send({
           type: 'start',
           config: toPatch(s.config),
@@ -335,6 +336,7 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
           rewards: s.userRewards,
           builtinRewards: s.builtinRewards.filter((b) => b.weight !== 0).map((b) => ({ ...b })),
           probeEvery: s.probeEvery,
+          ...(probeCount !== undefined ? { probeCount } : {}),
           resume: false,
         });
       },

@@ -2,7 +2,7 @@
 import { Rng } from '../core/rng';
 import type { Task } from '../core/tasks/index';
 import type { PromptRenderer, TextTokenizer } from '../core/grpo/trainer';
-import type { BackendName, UserRewardSpec } from './protocol';
+import type { BackendName } from './protocol';
 
 /** Thrown between probe batches when the user pressed Stop. */
 export class StopRequested extends Error {
@@ -33,12 +33,4 @@ export function outOfMemoryMessage(backend: BackendName, used: number | null, su
       ? `Set micro_batch_size to ${suggested} (this step used ${used} completions per backward pass) and press Start again`
       : 'Lower micro_batch_size, prompts_per_step × num_generations or max_completion_length and press Start again';
   return `${where} ran out of memory in this step. ${fix}; the backend and the model are reloaded first (Resume continues from the last checkpoint).`;
-}
-
-export function sameRewards(
-  current: { builtinRewards: { name: string; weight: number }[]; rewards: UserRewardSpec[] },
-  builtins: { name: string; weight: number }[],
-  user: UserRewardSpec[],
-): boolean {
-  return JSON.stringify([current.builtinRewards, current.rewards]) === JSON.stringify([builtins, user]);
 }

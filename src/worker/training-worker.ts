@@ -5,7 +5,7 @@
 import type { Command, WorkerEvent } from './protocol';
 import { TrainingSession } from './session';
 import { chooseBackend } from '../core/backend-choice';
-import { opfsStore } from './checkpoint-store';
+import { opfsStore } from './opfs-store';
 
 interface WorkerScope {
   postMessage(msg: WorkerEvent, transfer?: Transferable[]): void;

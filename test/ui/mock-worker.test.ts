@@ -18,6 +18,16 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
 }
 
 describe('mock worker (?mock)', () => {
+  it('logs the backend fallback once, as the session does', async () => {
+    const mock = new MockTrainingWorker({ tickMs: 1, backend: 'wasm', storage: memoryStorage() });
+    const store = createAppStore(clientFromPort(mock));
+    store.getState().load({ kind: 'embedded' });
+    await until(() => store.getState().runState === 'ready');
+    const reason = store.getState().backend!.fallbackReason!;
+    expect(reason).toMatch(/WebGPU/);
+    expect(store.getState().logs.filter((l) => l.message === reason).map((l) => l.level)).toEqual(['warn']);
+  });
+
   it('speaks the new events: backend measurement, memory plan, base probe progress, history on resume', async () => {
     const storage = memoryStorage();
     const mock = new MockTrainingWorker({ tickMs: 1, backend: 'swiftshader', storage });

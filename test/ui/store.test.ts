@@ -3,7 +3,8 @@ import { appendMetrics, createAppStore, MAX_LOG_LINES, type MetricsHistory } fro
 import { metricsToCsv, metricsToJsonl } from '../../src/ui/metrics-export';
 import type { ProbeReport } from '../../src/worker/protocol';
 import { fakeClient } from './fake-client';
-import { applyPreset, defaultConfig } from '../../src/ui/config-schema';
+import { applyPreset, defaultConfig, PRESETS } from '../../src/ui/config-schema';
+import { readShareLink, shareLink } from '../../src/ui/share-link';
 
 const score = (acc: number) => ({ acc, lo: acc - 0.1, hi: acc + 0.1, n: 50 });
 const report = (step: number, plain: number): ProbeReport => ({ step, plain: score(plain), plan: score(plain - 0.05), knowledge: score(plain + 0.02), subproblems: score(plain / 2), planEffect: -0.05, knowledgeEffect: 0.02 });
@@ -44,13 +45,19 @@ describe('app store', () => {
     c.emit({ type: 'state', state: 'loading' });
     c.emit({ type: 'progress', phase: 'load', done: 2, total: 5, message: 'model.safetensors' });
     expect(store.getState().loadProgress).toMatchObject({ done: 2, total: 5 });
+    // The session's order: the fallback as a log line, then 'loaded' with the same reason in the report.
+    c.emit({ type: 'log', level: 'warn', message: 'no adapter' });
     c.emit({ type: 'loaded', backend: { name: 'wasm', adapter: null, fallbackReason: 'no adapter' }, model: { name: 'tiny', arch: 'llama', params: 1000, vocabSize: 64 }, resumable: true });
     c.emit({ type: 'state', state: 'ready' });
     const s = store.getState();
     expect(s.backend?.name).toBe('wasm');
     expect(s.resumable).toBe(true);
     expect(s.loadProgress).toBeNull();
-    expect(s.logs.map((l) => l.level)).toEqual(['info', 'warn']);
+    // The warning once: the page does not log the report's reason a second time.
+    expect(s.logs.map((l) => [l.level, l.message.startsWith('Loaded') ? 'Loaded' : l.message])).toEqual([
+      ['warn', 'no adapter'],
+      ['info', 'Loaded'],
+    ]);
 
     c.emit({ type: 'metrics', step: 1, metrics: { reward: 1 } });
     c.emit({ type: 'rollouts', step: 1, groups: [] });
@@ -103,8 +110,38 @@ describe('app store', () => {
       { name: 'format', weight: 0.2 },
     ]);
     expect(start.probeEvery).toBe(lecture.probeEvery);
+    expect(start.probeCount).toBe(PRESETS.find((p) => p.id === 'lecture')!.probeCount);
     expect(start.resume).toBe(false);
     expect(start.task).toEqual({ kind: 'toy-world' });
+  });
+
+  it('sends each preset\'s probe size, none once a knob leaves the preset, and keeps it through a share link', () => {
+    for (const preset of PRESETS) {
+      const c = fakeClient();
+      const store = createAppStore(c);
+      store.getState().choosePreset(preset.id);
+      store.getState().start();
+      expect(c.sent.at(-1)).toMatchObject({ type: 'start', probeCount: preset.probeCount });
+
+      // What main.tsx does with a link opened in another tab.
+      const link = shareLink({ ...store.getState(), lecture: false });
+      const other = fakeClient();
+      const opened = createAppStore(other);
+      const shared = readShareLink(link.hash);
+      opened.getState().setSettings({ config: shared.config, probeEvery: shared.probeEvery, preset: shared.preset ?? null });
+      opened.getState().start();
+      expect(other.sent.at(-1)).toMatchObject({ type: 'start', probeCount: preset.probeCount });
+    }
+    const c = fakeClient();
+    const store = createAppStore(c);
+    store.getState().start();
+    const plain = c.sent.at(-1)!;
+    expect(plain.type === 'start' && 'probeCount' in plain).toBe(false);
+    store.getState().choosePreset('lecture');
+    store.getState().setConfigValue('learning_rate', 1e-3);
+    store.getState().start();
+    const edited = c.sent.at(-1)!;
+    expect(edited.type === 'start' && 'probeCount' in edited).toBe(false);
   });
 
   it('resumes a saved run with its own settings and shows them in the form', () => {

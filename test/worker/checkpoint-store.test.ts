@@ -6,7 +6,8 @@
  * nothing; and damaged checkpoints are refused by file name.
  */
 import { describe, expect, it } from 'vitest';
-import { COMPLETE, opfsStore, type CheckpointStore } from '../../src/worker/checkpoint-store';
+import { COMPLETE, type CheckpointStore } from '../../src/worker/checkpoint-store';
+import { opfsStore } from '../../src/worker/opfs-store';
 
 class Interrupted extends Error {}
 
