@@ -38,6 +38,8 @@ export interface SessionRecord {
   builtinRewards: { name: string; weight: number }[];
   rewards: UserRewardSpec[];
   probeEvery: number;
+  /** Held-out problems per probe; absent in checkpoints written before it was recorded. */
+  probeCount?: number;
   state: TrainerState;
   /** micro_batch_size was 0 (auto) and the memory plan chose it: a resumed run plans again. */
   microBatchAuto?: boolean;

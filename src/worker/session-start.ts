@@ -50,8 +50,10 @@ async function prepareRun(ctx: SessionContext, cmd: StartCommand, record: Sessio
   if (fitted.warning) ctx.emit({ type: 'log', level: 'warn', message: fitted.warning });
   ctx.emit({ type: 'memoryPlan', plan: ctx.memory.event });
   ctx.probeEvery = record?.probeEvery ?? cmd.probeEvery ?? 0;
-  if (cmd.probeCount !== undefined) ctx.probeCount = cmd.probeCount;
-  ctx.runRecord = { model: loaded.label, task: taskSpec, builtinRewards: builtins, rewards: user, probeEvery: ctx.probeEvery };
+  // A resumed run probes as many problems as before, so its probe curve stays comparable.
+  const probeCount = record?.probeCount ?? cmd.probeCount;
+  if (probeCount !== undefined) ctx.probeCount = probeCount;
+  ctx.runRecord = { model: loaded.label, task: taskSpec, builtinRewards: builtins, rewards: user, probeEvery: ctx.probeEvery, ...(probeCount !== undefined ? { probeCount } : {}) };
   ctx.trainer = makeTrainer(ctx, config, fns);
   return config;
 }

@@ -75,7 +75,7 @@ describe('history and checkpoints', () => {
     const store = memoryStore();
     const a = make({ store });
     await a.send({ type: 'load', source: { kind: 'embedded' } });
-    await a.send({ type: 'start', config: CONFIG, task: { kind: 'toy-world', difficulty: 1 }, probeEvery: 2 });
+    await a.send({ type: 'start', config: CONFIG, task: { kind: 'toy-world', difficulty: 1 }, probeEvery: 2, probeCount: 3 });
     await a.send({ type: 'setConfig', config: { learning_rate: 2e-4 } });
     await a.until(() => a.events.some((e) => e.type === 'metrics' && e.step === 2));
     await a.send({ type: 'pause' });
@@ -94,8 +94,11 @@ describe('history and checkpoints', () => {
     const b = make({ store });
     await b.send({ type: 'load', source: { kind: 'embedded' } });
     await b.send({ type: 'start', resume: true });
-    await b.until(() => b.events.some((e) => e.type === 'metrics'));
+    // The resumed run probes as many problems as the saved one (3), not the session default (2).
+    await b.until(() => b.events.some((e) => e.type === 'probes'));
     await b.send({ type: 'stop' });
+    const resumedProbe = b.events.find((e) => e.type === 'probes') as Extract<WorkerEvent, { type: 'probes' }>;
+    expect(resumedProbe.report.plain.n).toBe(3);
     const iHistory = b.events.findIndex((e) => e.type === 'history');
     const iMetrics = b.events.findIndex((e) => e.type === 'metrics');
     expect(iHistory).toBeGreaterThanOrEqual(0);
