@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { setupWebGpu, trySet } from './backend';
-import type { BackendName, BackendReport, BackendTiming } from '../worker/protocol';
+import type { BackendName, BackendReport, BackendTiming } from './domain';
 
 export interface ChooseOptions {
   /** The user's choice: used whatever the measurement says (which is still reported). */

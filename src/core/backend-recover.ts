@@ -5,7 +5,8 @@
  * and initialising the backend again. Every tensor made before is gone: models must be reloaded.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from '../worker/protocol';
+import type { BackendName } from './domain';
+import { useSingleThreadedWasm } from './backend';
 
 /** What a wasm module throws when it runs out of memory, or is dead after that. */
 const ABORT = /Aborted\(|table index is out of bounds|memory access out of bounds|Array buffer allocation failed|Maximum memory size exceeded|Cannot enlarge memory/;
@@ -25,6 +26,7 @@ export async function recreateBackend(name: BackendName): Promise<void> {
   engine.reset();
   // reset() also clears flags; keep the ones the app set.
   tf.env().set('PROD', prod);
+  if (name === 'wasm') useSingleThreadedWasm();
   if (!(await tf.setBackend(name))) throw new Error(`the ${name} backend could not be started again after it ran out of memory; reload the page`);
   await tf.ready();
 }

@@ -96,8 +96,20 @@ export async function setupWebGpu(): Promise<{ adapter: string; software: string
   return { adapter: description, software };
 }
 
+/**
+ * tfjs-wasm's threaded build starts its pthread workers from the source text of its module factory
+ * (`Function.prototype.toString`), which stops working once a bundler minifies that factory: its
+ * body then names outer identifiers the worker does not have, and the production build's training
+ * worker dies with "ReferenceError: e is not defined". The single-threaded SIMD build has no such
+ * dependency, so it is used everywhere (in Node tfjs-wasm is single-threaded anyway).
+ */
+export function useSingleThreadedWasm(): void {
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+}
+
 export async function trySet(name: BackendName): Promise<string | null> {
   try {
+    if (name === 'wasm') useSingleThreadedWasm();
     const ok = await tf.setBackend(name);
     if (!ok) return `the ${name} backend failed to initialise`;
     await tf.ready();

@@ -90,7 +90,13 @@ async function firstHour(server: AppServer, serverName: string, mode: WebGpuMode
   try {
     await reportingFailure(page, name, async () => {
       const t0 = Date.now();
-      await page.goto(`${server.url}/`);
+      const wasmFiles: string[] = [];
+      page.on('request', (r) => void (r.url().endsWith('.wasm') && wasmFiles.push(r.url().split('/').pop()!)));
+      const response = await page.goto(`${server.url}/`);
+      // Served cross-origin isolated (vite.config.ts), as the threaded wasm build needs.
+      expect(response!.headers()['cross-origin-opener-policy']).toBe('same-origin');
+      expect(response!.headers()['cross-origin-embedder-policy']).toBe('require-corp');
+      expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
 
       // Loaded: the measurement has chosen a backend and the page is ready to train.
       const badge = await waitFor('the model to load', page, async () => ((await runState(page)) === 'Ready' ? await textOf(page, 'backend-badge') : null), LOAD_BOUND_S * 1000);
@@ -103,6 +109,9 @@ async function firstHour(server: AppServer, serverName: string, mode: WebGpuMode
       expect(why ?? '', 'the badge says why this backend').toMatch(/\S/);
       if (mode === 'swiftshader') expect(why ?? '').toMatch(/swiftshader|software/i);
       expect(await page.getByTestId('backend-badge').getAttribute('class')).not.toMatch(/backend-webgpu/);
+      // The single-threaded SIMD build: the threaded one dies once minified (src/core/backend.ts).
+      expect(wasmFiles).toContain('tfjs-backend-wasm-simd.wasm');
+      expect(wasmFiles).not.toContain('tfjs-backend-wasm-threaded-simd.wasm');
 
       // Start with the default preset; pause while step 1 runs so the run stops (and saves) after it.
       // A page that reloads itself during a run (vite finding a dependency late) loses the run.
