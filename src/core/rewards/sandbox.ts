@@ -90,10 +90,13 @@ interface Described {
   name: string;
   message: string;
   stack: string;
+  /** Describing the thrown value failed: the engine is in a state not worth keeping. */
+  undescribable?: boolean;
 }
 
 /** What broke, from QuickJS' own error names and messages. */
 function classify(d: Described): { kind: RewardErrorKind; capBroken: boolean; detail: string } {
+  if (d.undescribable) return { kind: d.name === 'InternalError' ? 'memory' : 'threw', capBroken: true, detail: `${d.name}: ${d.message}` };
   if (d.name === 'InternalError' && /interrupted/.test(d.message)) return { kind: 'timeout', capBroken: true, detail: '' };
   if (d.name === 'InternalError' && /stack overflow/.test(d.message)) {
     return { kind: 'memory', capBroken: true, detail: 'ran out of stack (unbounded recursion?)' };
@@ -135,9 +138,12 @@ class QuickJsReward implements RewardFunction {
 
   /** When the call in progress must stop; read by the interrupt handler, set before each call. */
   private deadlineAt = 0;
+  /** Set when the interrupt handler stopped the engine since the last deadline was set. */
+  private interrupted = false;
 
   private deadline(ms: number): void {
     this.deadlineAt = Date.now() + ms;
+    this.interrupted = false;
   }
 
   /** Drop the engine instance and everything in it; the next call builds a fresh one. */
@@ -171,7 +177,10 @@ class QuickJsReward implements RewardFunction {
       const r = ctx.callFunction(this.describeFn!, ctx.undefined, err);
       if (r.error) {
         r.error.dispose();
-        return { name: 'Error', message: 'a value that could not be described', stack: '' };
+        // Describing is a few allocations of plain JS. When it fails without being interrupted (so not
+        // a looping getter on the thrown value), even those allocations failed: the engine is out of memory.
+        if (!this.interrupted) return { name: 'InternalError', message: 'out of memory (the error itself could not be described)', stack: '', undescribable: true };
+        return { name: 'Error', message: 'a value that could not be described', stack: '', undescribable: true };
       }
       const s = ctx.getString(r.value);
       r.value.dispose();
@@ -202,7 +211,10 @@ class QuickJsReward implements RewardFunction {
     const rt = this.module.newRuntime();
     rt.setMemoryLimit(this.memoryLimit);
     rt.setMaxStackSize(this.stackLimit);
-    rt.setInterruptHandler(() => Date.now() > this.deadlineAt);
+    rt.setInterruptHandler(() => {
+      if (Date.now() > this.deadlineAt) this.interrupted = true;
+      return this.interrupted;
+    });
     this.runtime = rt;
     const ctx = rt.newContext();
     this.context = ctx;
