@@ -4,6 +4,7 @@ import { ConfigForm } from './components/ConfigForm';
 import { Controls } from './components/Controls';
 import { Dashboard } from './components/Dashboard';
 import { ExportPanel } from './components/ExportPanel';
+import { ExperimentsView } from './components/ExperimentsView';
 import { LogPanel } from './components/LogPanel';
 import { ModelPanel } from './components/ModelPanel';
 import { ProbePanel } from './components/ProbePanel';
@@ -19,6 +20,7 @@ export const TABS = [
   ['reward', 'Reward'],
   ['model', 'Model & data'],
   ['export', 'Keep & export'],
+  ['experiments', 'Experiments'],
   ['log', 'Log'],
 ] as const;
 export type TabId = (typeof TABS)[number][0];
@@ -155,6 +157,7 @@ export function App() {
             {tab === 'reward' && <RewardEditor />}
             {tab === 'model' && <ModelPanel />}
             {tab === 'export' && <ExportPanel />}
+            {tab === 'experiments' && <ExperimentsView />}
             {tab === 'log' && <LogPanel />}
           </div>
         </main>
