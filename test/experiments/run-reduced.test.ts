@@ -65,6 +65,18 @@ describe('experiments, reduced', () => {
     }, 240_000);
   }
 
+  it('resumes a stopped run: finished (arm, seed) runs are kept, the rest run', async () => {
+    const opts = { seeds: [1], steps: 1, stage2Steps: 1, probeN: 2, probeSamples: 2, grpo: GRPO, greedy: false, hardPool: 4, hardSamples: 1, hardMin: 2 };
+    const env = { baseFiles: tinyModelFiles('llama'), backend: 'cpu', task: TASK };
+    const first = await runExperiment('decomposition', opts, env);
+    const logged: string[] = [];
+    const second = await runExperiment('decomposition', { ...opts, seeds: [1, 2], previous: first }, { ...env, log: (m) => logged.push(m) });
+    expect(second.runs.map((r) => `${r.arm}/${r.seed}`)).toEqual(['base/1', 'rl-plain/1', 'rl-plain/2']);
+    expect(second.runs[1]).toEqual(first.runs[1]);
+    expect(logged.filter((m) => m.startsWith('decomposition /'))).toEqual(['decomposition / rl-plain / seed 2']);
+    await expect(runExperiment('decomposition', { ...opts, steps: 2, previous: first }, env)).rejects.toThrow(/other settings/);
+  }, 240_000);
+
   it('refuses an unknown experiment or arm in words', async () => {
     await expect(runExperiment('nope', { seeds: [1], steps: 1, stage2Steps: 0, probeN: 1 }, { baseFiles: tinyModelFiles('llama') })).rejects.toThrow(/Unknown experiment 'nope'. Available: plan-knowledge/);
     await expect(runExperiment('plan-knowledge', { seeds: [1], steps: 1, stage2Steps: 0, probeN: 1, arms: ['x'] }, { baseFiles: tinyModelFiles('llama') })).rejects.toThrow(/Its arms: base, rl-plain, rl-mix/);

@@ -1,12 +1,13 @@
 /**
  * `tabzero experiment <name> --out <dir> [--seeds N|a,b,c] [--steps N] [--stage2-steps N]
- *   [--probe-n N] [--samples K] [--backend cpu|wasm|webgpu] [--model <dir>] [--arms a,b] [--no-greedy]`
+ *   [--probe-n N] [--samples K] [--backend cpu|wasm|webgpu] [--model <dir>] [--arms a,b] [--no-greedy] [--resume]`
  * `tabzero experiment list`
  *
  * Runs a named, seeded SPARKLE recipe end to end on a Hub-layout model (default: the shipped
  * one) and writes into <out>: result.json (every run's probe reports, rewritten after each arm,
  * so a stopped run keeps what finished), table.md and table.json (mean over seeds, 95% interval
- * over problems, spread over seeds) and plot.svg.
+ * over problems, spread over seeds) and plot.svg. --resume keeps the (arm, seed) runs a stopped
+ * run with the same options left in <out>/result.json and runs only the rest.
  */
 import { mkdirSync, readFileSync, existsSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,7 +19,7 @@ import { runExperiment, type ExperimentResult } from '../../core/experiments/run
 import { summarise, tableMarkdown } from '../../core/experiments/table';
 import { experimentSvg } from '../../core/experiments/plot';
 
-const USAGE = `usage: tabzero experiment <${EXPERIMENT_NAMES.join('|')}> --out <dir> [--seeds N|a,b,c] [--steps N] [--stage2-steps N] [--probe-n N] [--samples K] [--backend cpu|wasm|webgpu] [--model <dir>] [--arms a,b] [--no-greedy]
+const USAGE = `usage: tabzero experiment <${EXPERIMENT_NAMES.join('|')}> --out <dir> [--seeds N|a,b,c] [--steps N] [--stage2-steps N] [--probe-n N] [--samples K] [--backend cpu|wasm|webgpu] [--model <dir>] [--arms a,b] [--no-greedy] [--resume]
        tabzero experiment list`;
 
 export const DEFAULT_MODEL = 'public/models/tabzero-tiny';
@@ -71,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const a = parseArgs(
     argv,
-    { out: 'string', seeds: 'string', steps: 'int', 'stage2-steps': 'int', 'probe-n': 'int', samples: 'int', backend: 'string', model: 'string', arms: 'string', 'no-greedy': 'boolean' },
+    { out: 'string', seeds: 'string', steps: 'int', 'stage2-steps': 'int', 'probe-n': 'int', samples: 'int', backend: 'string', model: 'string', arms: 'string', 'no-greedy': 'boolean', resume: 'boolean' },
     USAGE,
   );
   if (a.positional.length !== 1) throw new ArgsError(`Name one experiment.\n${USAGE}`);
@@ -88,7 +89,9 @@ export async function run(argv: string[]): Promise<number> {
   const arms = a.flags.has('arms') ? str(a, 'arms').split(',') : undefined;
   const modelDir = resolve(str(a, 'model', DEFAULT_MODEL));
   const baseFiles = readModelDir(modelDir);
-  const command = `npx tabzero experiment ${argv.join(' ')}`;
+  const command = `npx tabzero experiment ${argv.filter((x) => x !== '--resume').join(' ')}`;
+  const stored = join(out, 'result.json');
+  const previous = bool(a, 'resume') && existsSync(stored) ? (JSON.parse(readFileSync(stored, 'utf8')) as ExperimentResult) : undefined;
   mkdirSync(out, { recursive: true });
   const report = await initNodeBackend(backend);
   const t0 = Date.now();
@@ -98,7 +101,7 @@ export async function run(argv: string[]): Promise<number> {
   log(`${rec.name}: seeds ${seeds.join(',')}, ${steps} steps${stage2Steps ? ` + ${stage2Steps} stage-2` : ''}, ${probeN} probe problems × Avg@${samples}, backend ${report.name}`);
   const result = await runExperiment(
     rec.name,
-    { seeds, steps, stage2Steps, probeN, probeSamples: samples, greedy: !bool(a, 'no-greedy'), ...(arms ? { arms } : {}) },
+    { seeds, steps, stage2Steps, probeN, probeSamples: samples, greedy: !bool(a, 'no-greedy'), ...(arms ? { arms } : {}), ...(previous ? { previous } : {}) },
     { baseFiles, backend: report.name, log, onProgress: (r) => writeOutputs(out, r, command) },
   );
   process.stdout.write(tableMarkdown(result, command));

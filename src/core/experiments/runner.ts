@@ -48,6 +48,8 @@ export interface ExperimentOptions {
   /** Minimum size of the hard set (the lowest-scoring candidates fill it up). */
   hardMin?: number;
   probeBatch?: number;
+  /** A stopped run of the same recipe and settings: its finished (arm, seed) runs are kept, not rerun. */
+  previous?: ExperimentResult;
 }
 
 export interface ExperimentEnv {
@@ -159,6 +161,14 @@ export async function runExperiment(name: string, opts: ExperimentOptions, env: 
     started: new Date().toISOString(),
     complete: false,
   };
+  if (opts.previous) {
+    const p = opts.previous;
+    const same = p.experiment === result.experiment && p.settings.steps === opts.steps && p.settings.stage2Steps === opts.stage2Steps && p.settings.probeN === probes.length && p.settings.probeSamples === probeSamples && p.settings.probeTemperature === probeTemperature && p.settings.probeSeed === probeSeed && JSON.stringify(p.settings.grpo) === JSON.stringify(grpo);
+    if (!same) throw new ExperimentError('The stored result was made with other settings (steps, probe size, samples or GRPO settings); resume with the same options or use a new --out folder.');
+    result.runs.push(...p.runs.filter((r) => arms.some((a) => a.id === r.arm)));
+    result.started = p.started;
+  }
+  const done = (arm: string, seed: number): boolean => result.runs.some((r) => r.arm === arm && r.seed === seed);
   const load = (files: Map<string, Uint8Array>): Promise<LoadedModel> =>
     loadModel({ kind: 'files', files: [...files].map(([n, data]) => ({ name: n, data })) }, { trainable: true });
 
@@ -236,6 +246,7 @@ export async function runExperiment(name: string, opts: ExperimentOptions, env: 
   };
 
   const runArm = async (arm: ArmSpec, files: Map<string, Uint8Array>, seed: number, hard: Problem[] | null): Promise<void> => {
+    if (done(arm.id, seed)) return;
     const t0 = performance.now();
     log(`${rec.name} / ${arm.id} / seed ${seed}`);
     const m = await load(files);
@@ -253,11 +264,13 @@ export async function runExperiment(name: string, opts: ExperimentOptions, env: 
   };
 
   // An untrained base model differs between seeds only in probe sampling: probed once.
-  for (const arm of arms.filter((a) => a.from === 'base' && !a.train)) await runArm(arm, env.baseFiles, opts.seeds[0]!, null);
+  for (const arm of arms.filter((a) => a.from === 'base' && !a.train)) {
+    if (!result.runs.some((r) => r.arm === arm.id)) await runArm(arm, env.baseFiles, opts.seeds[0]!, null);
+  }
   for (const seed of opts.seeds) {
     for (const arm of arms.filter((a) => a.from === 'base' && a.train)) await runArm(arm, env.baseFiles, seed, null);
     const fromStage1 = arms.filter((a) => a.from === 'stage1');
-    if (fromStage1.length === 0) continue;
+    if (fromStage1.length === 0 || fromStage1.every((a) => done(a.id, seed))) continue;
     // Stage 1: the recipe's ordinary RL run, once per seed; every Stage-2 arm starts from its weights.
     log(`${rec.name} / stage 1 / seed ${seed}`);
     const m = await load(env.baseFiles);
