@@ -50,6 +50,7 @@ describe('experiments, reduced', () => {
           expect(r.greedy?.mode).toBe('greedy');
           expect(r.sampledRows.plain).toHaveLength(2);
           expect(r.trainReward).toHaveLength(arm.train ? 1 : 0);
+          expect(r.trainZeroStd?.length ?? 0).toBe(arm.train ? 1 : 0);
         }
       }
       const table = summarise(result);

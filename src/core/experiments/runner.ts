@@ -80,6 +80,8 @@ export interface ArmRun {
   greedyRows?: CompactRows;
   /** Mean training reward per step (empty for an arm that does not train). */
   trainReward: number[];
+  /** Per step, the fraction of completions in groups whose rewards were all equal (no learning signal). */
+  trainZeroStd?: number[];
   /** Hard-set size where the arm trained on one. */
   hardSet?: number;
   seconds: number;
@@ -184,7 +186,7 @@ export async function runExperiment(name: string, opts: ExperimentOptions, env: 
     return out;
   };
 
-  const train = async (m: LoadedModel, t: ArmTraining, seed: number, source: ProblemSource): Promise<number[]> => {
+  const train = async (m: LoadedModel, t: ArmTraining, seed: number, source: ProblemSource): Promise<{ rewards: number[]; zeroStd: number[] }> => {
     const steps = t.length === 'stage1' ? opts.steps : opts.stage2Steps;
     const fns = t.rewards.map((r) => fromRewardFn({ name: r.name, fn: builtinReward(r.name) }));
     const chat = m.tokenizer.hasChatTemplate;
@@ -202,16 +204,18 @@ export async function runExperiment(name: string, opts: ExperimentOptions, env: 
       solved: (c, p) => isCorrect(c, p),
     });
     const rewards: number[] = [];
+    const zeroStd: number[] = [];
     try {
       for (let s = 0; s < steps; s++) {
         const r = await trainer.trainStep();
         rewards.push(r.metrics.reward ?? NaN);
+        zeroStd.push(r.metrics.frac_reward_zero_std ?? NaN);
         log(`  step ${s + 1}/${steps} reward ${(r.metrics.reward ?? NaN).toFixed(3)}`);
       }
     } finally {
       trainer.dispose();
     }
-    return rewards;
+    return { rewards, zeroStd };
   };
 
   /** The Stage-1 model's hard set: candidates it solves at most `hardThreshold` of the time. */
@@ -251,9 +255,10 @@ export async function runExperiment(name: string, opts: ExperimentOptions, env: 
     log(`${rec.name} / ${arm.id} / seed ${seed}`);
     const m = await load(files);
     try {
-      const trainReward = arm.train ? await train(m, arm.train, seed, sourceFor(arm.train.pool, hard)) : [];
+      const trained = arm.train ? await train(m, arm.train, seed, sourceFor(arm.train.pool, hard)) : null;
       const p = await probe(m, seed);
-      const run: ArmRun = { arm: arm.id, seed, ...p, trainReward, seconds: Math.round((performance.now() - t0) / 100) / 10 };
+      const run: ArmRun = { arm: arm.id, seed, ...p, trainReward: trained?.rewards ?? [], seconds: Math.round((performance.now() - t0) / 100) / 10 };
+      if (trained) run.trainZeroStd = trained.zeroStd;
       if (arm.train && arm.train.pool !== 'all' && hard) run.hardSet = hard.length;
       result.runs.push(run);
       log(`  ${arm.id}: Avg@${probeSamples} plain ${(p.sampled.plain.acc * 100).toFixed(1)}%, plan effect ${(p.sampled.planEffect * 100).toFixed(1)}, knowledge effect ${(p.sampled.knowledgeEffect * 100).toFixed(1)}, subproblems ${(p.sampled.subproblems.acc * 100).toFixed(1)}% (${run.seconds}s)`);
