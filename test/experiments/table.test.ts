@@ -59,6 +59,7 @@ describe('summarise', () => {
   });
   it('shows n/a for a figure with no problems, and says a run is incomplete', () => {
     expect(t.arms[0]!.cells.knowledge.n).toBe(0);
+    expect(t.arms[0]!.cells.subproblemGap.n).toBe(0);
     expect(formatCell(t.arms[0]!.cells.knowledge, false)).toBe('n/a');
     const md = tableMarkdown(RESULT, 'npx tabzero experiment plan-knowledge --out x');
     expect(md).toContain('| base model | 1 | 50.0 (');

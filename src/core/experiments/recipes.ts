@@ -59,7 +59,7 @@ export interface Recipe {
   paper: string;
   arms: ArmSpec[];
   /** Probe figures the table leads with. */
-  focus: ('plain' | 'plan' | 'knowledge' | 'subproblems' | 'planEffect' | 'knowledgeEffect' | 'greedyPlain')[];
+  focus: ('plain' | 'plan' | 'knowledge' | 'subproblems' | 'planEffect' | 'knowledgeEffect' | 'subproblemGap' | 'greedyPlain')[];
   defaults: RecipeDefaults;
 }
 
@@ -95,7 +95,7 @@ export const RECIPES: Record<ExperimentName, Recipe> = {
       { id: 'base', label: 'base model', from: 'base' },
       { id: 'rl-plain', label: 'RL on plain prompts', from: 'base', train: STAGE1 },
     ],
-    focus: ['plain', 'subproblems', 'greedyPlain'],
+    focus: ['plain', 'subproblems', 'subproblemGap', 'greedyPlain'],
     defaults: { seeds: 3, steps: 16, stage2Steps: 0, probeN: 32 },
   },
   'hard-problems': {

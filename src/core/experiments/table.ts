@@ -17,9 +17,10 @@ export const FIGURE_LABELS: Record<Figure, string> = {
   planEffect: 'plan effect',
   knowledgeEffect: 'knowledge effect',
   greedyPlain: 'plain greedy',
+  subproblemGap: 'subproblems − plain',
 };
 
-export const ALL_FIGURES: Figure[] = ['plain', 'plan', 'knowledge', 'subproblems', 'planEffect', 'knowledgeEffect', 'greedyPlain'];
+export const ALL_FIGURES: Figure[] = ['plain', 'plan', 'knowledge', 'subproblems', 'planEffect', 'knowledgeEffect', 'subproblemGap', 'greedyPlain'];
 
 export interface Cell {
   /** Percent (accuracies) or percentage points (effects). */
@@ -107,6 +108,7 @@ export function summarise(result: ExperimentResult): ExperimentTable {
         planEffect: effectCell(s.map((r) => r.plan), s.map((r) => r.plain)),
         knowledgeEffect: effectCell(s.map((r) => r.knowledge), s.map((r) => r.plain)),
         greedyPlain: accuracyCell(greedy.map((r) => r.plain)),
+        subproblemGap: effectCell(s.map((r) => r.subproblems), s.map((r) => r.plain)),
       },
     });
   }
@@ -130,7 +132,7 @@ export function formatCell(c: Cell, signed: boolean): string {
 }
 
 export function isEffect(f: Figure): boolean {
-  return f === 'planEffect' || f === 'knowledgeEffect';
+  return f === 'planEffect' || f === 'knowledgeEffect' || f === 'subproblemGap';
 }
 
 /** The table as markdown: the recipe's focus figures first, then the rest. */
