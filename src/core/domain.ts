@@ -49,6 +49,17 @@ export interface ProbeReport {
   planEffect: number;
   knowledgeEffect: number;
   passAtK?: { k: number; value: number };
+  /**
+   * How the figures were measured: 'greedy' (one greedy completion per prompt) or 'avg@k' (k
+   * samples per prompt at `temperature`, the paper's Avg@k). Absent in reports from before the field.
+   */
+  mode?: 'greedy' | 'avg@k';
+  /** Samples per prompt (1 when greedy). */
+  samples?: number;
+  temperature?: number;
+  /** 95% intervals of the paired effects (problems as the unit). */
+  planEffectCI?: { lo: number; hi: number };
+  knowledgeEffectCI?: { lo: number; hi: number };
 }
 
 /** What an error event is about; the UI and CLI branch on these, never on message words. */

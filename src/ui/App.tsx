@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { ConfigForm } from './components/ConfigForm';
 import { Controls } from './components/Controls';
 import { Dashboard } from './components/Dashboard';
+import { ExperimentsView } from './components/ExperimentsView';
 import { ExportPanel } from './components/ExportPanel';
 import { LogPanel } from './components/LogPanel';
 import { ModelPanel } from './components/ModelPanel';
@@ -21,6 +22,7 @@ export const TABS = [
   ['reward', 'Reward'],
   ['model', 'Model & data'],
   ['export', 'Keep & export'],
+  ['experiments', 'Experiments'],
   ['log', 'Log'],
 ] as const;
 export type TabId = (typeof TABS)[number][0];
@@ -181,6 +183,7 @@ export function App() {
               {tab === 'reward' && <RewardEditor />}
               {tab === 'model' && <ModelPanel />}
               {tab === 'export' && <ExportPanel />}
+              {tab === 'experiments' && <ExperimentsView />}
               {tab === 'log' && <LogPanel />}
             </div>
           </main>

@@ -63,7 +63,7 @@ describe('tabzero probe: with a fake model', () => {
     expect(j.backend).toBe('fake');
     for (const k of ['plain', 'plan', 'knowledge', 'subproblems']) expect(j.report[k].acc).toBe(1);
     expect(j.report.planEffect).toBe(0);
-    expect(j.paper.effects.rows).toHaveLength(2);
+    expect(j.paper.effects.rows.map((r: { model: string }) => r.model)).toEqual(['Qwen2.5-Math-7B (base)', 'SparkleRL-Stage 1', 'SparkleRL-Stage 2 (Aug)']);
     expect(j.byDifficulty.reduce((a: number, r: { n: number }) => a + r.n, 0)).toBe(12);
   });
 });

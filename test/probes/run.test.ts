@@ -80,7 +80,17 @@ describe('runProbes', () => {
     });
     const { report: r, rows } = await runProbesDetailed(fake(t), ps, { mode: 'sampled', samples: 4, passK: 2, temperature: 0.7 });
     expect(r.plain.acc).toBeCloseTo(0.375, 12);
-    expect(r.plain.lo).toBeCloseTo(wilson(1.5, 4).lo, 12);
+    // Problems as the unit: t-interval over the per-problem means 0, .25, .5, .75 (sd .32275, t(3) = 3.1824).
+    expect(r.plain.lo).toBe(0);
+    expect(r.plain.hi).toBeCloseTo(0.375 + (3.1824 * 0.3227486) / 2, 5);
+    // Every problem has the same +plan accuracy: no spread, so the Wilson interval over 4 problems.
+    expect(r.plan.lo).toBeCloseTo(wilson(1, 4).lo, 12);
+    expect(r.mode).toBe('avg@k');
+    expect(r.samples).toBe(4);
+    expect(r.temperature).toBe(0.7);
+    // Plan effect per problem: .25 − (0, .25, .5, .75) = .25, 0, −.25, −.5; mean −.125, sd .32275.
+    expect(r.planEffectCI!.lo).toBeCloseTo(-0.125 - (3.1824 * 0.3227486) / 2, 5);
+    expect(r.planEffectCI!.hi).toBeCloseTo(-0.125 + (3.1824 * 0.3227486) / 2, 5);
     expect(r.plan.acc).toBeCloseTo(0.25, 12);
     expect(r.knowledge.acc).toBeCloseTo(0.5, 12);
     expect(r.subproblems.acc).toBeCloseTo(0.25, 12);
@@ -98,6 +108,9 @@ describe('runProbes', () => {
     const r = await runProbes(fake(t), bare);
     expect(r.plain.acc).toBe(0.5);
     expect(r.plan).toEqual({ acc: 0, lo: 0, hi: 1, n: 0 });
+    expect(r.knowledge.n).toBe(0);
+    expect(r.planEffectCI).toBeUndefined();
+    expect(r.mode).toBe('greedy');
     expect(r.subproblems.n).toBe(0);
     expect(r.planEffect).toBe(0);
   });

@@ -1,6 +1,6 @@
 /**
  * `tabzero probe --model <dir> [--n N] [--seed S] [--backend B] [--task toy-world|countdown]
- *   [--difficulty D] [--mode greedy|sampled] [--samples K] [--temperature T] [--pass-k K]
+ *   [--difficulty D] [--mode greedy|avg@k] [--samples K (8)] [--temperature T (0.6)] [--pass-k K]
  *   [--max-new-tokens N] [--batch B]`
  *
  * Runs the SPARKLE-style probes (plain, +plan, +knowledge, subproblem chains) of a model in Hub
@@ -10,8 +10,8 @@
 import { generate } from '../../core/model/generate';
 import { loadModel } from '../../core/model/load';
 import { makeCompleter, type CompleterTokenizer } from '../../core/probes/completer';
-import { SPARKLE_AVG8, SPARKLE_CITATION, SPARKLE_EFFECTS } from '../../core/probes/paper';
-import { runProbesDetailed, type CompleteFn } from '../../core/probes/run';
+import { SPARKLE_AVG8, SPARKLE_CITATION, SPARKLE_EFFECTS, SPARKLE_SUBPROBLEMS } from '../../core/probes/paper';
+import { AVG_K_SAMPLES, AVG_K_TEMPERATURE, runProbesDetailed, type CompleteFn } from '../../core/probes/run';
 import { byDifficulty } from '../../core/probes/table';
 import { createTask } from '../../core/tasks/index';
 import type { BackendName, TaskSpec } from '../../worker/protocol';
@@ -51,7 +51,7 @@ export interface ProbeDeps {
 }
 
 const USAGE =
-  'usage: tabzero probe --model <dir> [--n N] [--seed S] [--backend cpu|wasm|webgpu] [--task toy-world|countdown] [--difficulty 1-4] [--mode greedy|sampled] [--samples K] [--temperature T] [--pass-k K] [--max-new-tokens N] [--batch B]';
+  'usage: tabzero probe --model <dir> [--n N] [--seed S] [--backend cpu|wasm|webgpu] [--task toy-world|countdown] [--difficulty 1-4] [--mode greedy|avg@k] [--samples K (8)] [--temperature T (0.6)] [--pass-k K] [--max-new-tokens N] [--batch B]';
 
 function num(flag: string, v: string, { int = true, min = -Infinity, max = Infinity } = {}): number {
   const x = Number(v);
@@ -63,7 +63,7 @@ function num(flag: string, v: string, { int = true, min = -Infinity, max = Infin
 
 export function parseProbeArgs(argv: string[]): ProbeArgs {
   const a: Partial<ProbeArgs> = {};
-  const out: ProbeArgs = { model: '', n: 100, seed: 1234, backend: 'wasm', task: 'toy-world', mode: 'greedy', samples: 4, temperature: 1, maxNewTokens: 192, batch: 32 };
+  const out: ProbeArgs = { model: '', n: 100, seed: 1234, backend: 'wasm', task: 'toy-world', mode: 'greedy', samples: AVG_K_SAMPLES, temperature: AVG_K_TEMPERATURE, maxNewTokens: 192, batch: 32 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const v = argv[i + 1];
@@ -84,8 +84,9 @@ export function parseProbeArgs(argv: string[]): ProbeArgs {
         break;
       case '--difficulty': a.difficulty = num(flag, v, { min: 1, max: 4 }); break;
       case '--mode':
-        if (v !== 'greedy' && v !== 'sampled') throw new ProbeArgsError(`--mode must be greedy or sampled, got '${v}'.`);
-        a.mode = v;
+        // 'avg@k' is the paper's name for the sampled mode.
+        if (v !== 'greedy' && v !== 'sampled' && v !== 'avg@k') throw new ProbeArgsError(`--mode must be greedy or avg@k (also called sampled), got '${v}'.`);
+        a.mode = v === 'avg@k' ? 'sampled' : v;
         break;
       case '--samples': a.samples = num(flag, v, { min: 1 }); break;
       case '--temperature': a.temperature = num(flag, v, { int: false, min: 0 }); break;
@@ -163,14 +164,14 @@ export async function run(argv: string[], deps: ProbeDeps = NODE_DEPS): Promise<
           task: spec,
           n: problems.length,
           seed: args.seed,
-          mode: args.mode,
+          mode: args.mode === 'sampled' ? `avg@${args.samples} (sampled at temperature ${args.temperature}, intervals over problems)` : 'greedy (one completion per prompt, Wilson intervals)',
           ...(args.mode === 'sampled' ? { samples: args.samples, temperature: args.temperature } : {}),
           report: res.report,
           byDifficulty: byDifficulty(res.rows),
           prompts: res.prompts,
           completions: res.completions,
           seconds: Math.round(seconds * 100) / 100,
-          paper: { citation: SPARKLE_CITATION, effects: SPARKLE_EFFECTS, avgAt8: SPARKLE_AVG8 },
+          paper: { citation: SPARKLE_CITATION, metric: 'Avg@8 at temperature 0.6', effects: SPARKLE_EFFECTS, subproblems: SPARKLE_SUBPROBLEMS, avgAt8: SPARKLE_AVG8 },
         },
         null,
         2,

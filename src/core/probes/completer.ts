@@ -61,7 +61,11 @@ export function makeCompleter<M>(model: M, tokenizer: CompleterTokenizer, opts: 
   if (useChat && !tokenizer.formatPrompt) throw new CompleterError('chatTemplate was requested but the tokenizer has no formatPrompt.');
   const eos = new Set(tokenizer.eosTokenIds);
   // Strip EOS/padding by id and keep other special tokens: <think>/<answer> may be special tokens.
-  const decode = (ids: number[]): string => tokenizer.decode(ids.filter((t) => !eos.has(t)), { skipSpecialTokens: false });
+  // transformers.js refuses to decode an empty list: a completion that is only EOS is the empty text.
+  const decode = (ids: number[]): string => {
+    const kept = ids.filter((t) => !eos.has(t));
+    return kept.length === 0 ? '' : tokenizer.decode(kept, { skipSpecialTokens: false });
+  };
 
   return async (prompts: string[], c: CompleteOptions): Promise<string[][]> => {
     if (!Number.isInteger(c.samples) || c.samples < 1) throw new CompleterError(`samples must be a positive integer, got ${c.samples}.`);

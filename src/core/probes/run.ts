@@ -7,7 +7,7 @@ import type { ProbeReport, ProbeScore } from '../domain';
 import { isCorrect } from '../rewards/builtin';
 import { renderPrompt } from '../tasks/prompt';
 import type { Problem } from '../types';
-import { passAtK, wilson } from './stats';
+import { avgAtK, meanInterval, passAtK, wilson } from './stats';
 
 export interface CompleteOptions {
   temperature: number;
@@ -20,7 +20,10 @@ export interface CompleteOptions {
 export type CompleteFn = (prompts: string[], opts: CompleteOptions) => Promise<string[][]>;
 
 export interface ProbeOptions {
-  /** 'greedy': temperature 0, one sample. 'sampled': Avg@k with `samples` samples at `temperature`. */
+  /**
+   * 'greedy': temperature 0, one sample. 'sampled' (the paper's Avg@k): `samples` samples
+   * (default 8) at `temperature` (default 0.6), intervals over problems.
+   */
   mode?: 'greedy' | 'sampled';
   samples?: number;
   temperature?: number;
@@ -59,12 +62,26 @@ export interface ProbeResult {
   completions: number;
 }
 
-function score(values: number[]): ProbeScore {
+/** Defaults of the paper's Avg@k: 8 samples at temperature 0.6. */
+export const AVG_K_SAMPLES = 8;
+export const AVG_K_TEMPERATURE = 0.6;
+
+function greedyScore(values: number[]): ProbeScore {
   const n = values.length;
   const total = values.reduce((a, b) => a + b, 0);
-  // n counts problems, not samples: samples of one problem are not independent trials.
   const { lo, hi } = wilson(total, n);
   return { acc: n === 0 ? 0 : total / n, lo, hi, n };
+}
+
+/** n counts problems, not samples: the samples of one problem are not independent trials. */
+function score(values: number[], sampled: boolean): ProbeScore {
+  return sampled ? avgAtK(values) : greedyScore(values);
+}
+
+/** The paired effect's interval: a t-interval over per-problem differences (greedy or Avg@k alike). */
+function effectCI(a: number[], b: number[]): { lo: number; hi: number } {
+  const m = meanInterval(a.map((x, i) => x - b[i]!), -1, 1);
+  return { lo: m.lo, hi: m.hi };
 }
 
 function mean(xs: number[]): number {
@@ -73,8 +90,8 @@ function mean(xs: number[]): number {
 
 export async function runProbesDetailed(complete: CompleteFn, problems: Problem[], opts: ProbeOptions = {}): Promise<ProbeResult> {
   const mode = opts.mode ?? 'greedy';
-  const samples = mode === 'greedy' ? 1 : (opts.samples ?? 4);
-  const temperature = mode === 'greedy' ? 0 : (opts.temperature ?? 1);
+  const samples = mode === 'greedy' ? 1 : (opts.samples ?? AVG_K_SAMPLES);
+  const temperature = mode === 'greedy' ? 0 : (opts.temperature ?? AVG_K_TEMPERATURE);
   if (!Number.isInteger(samples) || samples < 1) throw new ProbeError(`Probe samples must be a positive integer, got ${opts.samples}.`);
   if (problems.length === 0) throw new ProbeError('The probe set is empty: nothing to evaluate.');
   const correct = opts.isCorrect ?? isCorrect;
@@ -128,15 +145,21 @@ export async function runProbesDetailed(complete: CompleteFn, problems: Problem[
   // Effects are paired: plan vs plain over the problems that have a plan (likewise knowledge).
   const withPlan = rows.filter((r) => r.plan !== null);
   const withKnowledge = rows.filter((r) => r.knowledge !== null);
+  const sampled = mode === 'sampled';
   const report: ProbeReport = {
     step: opts.step ?? 0,
-    plain: score(rows.map((r) => r.plain)),
-    plan: score(withPlan.map((r) => r.plan!)),
-    knowledge: score(withKnowledge.map((r) => r.knowledge!)),
-    subproblems: score(rows.flatMap((r) => (r.subproblems === null ? [] : [r.subproblems]))),
+    plain: score(rows.map((r) => r.plain), sampled),
+    plan: score(withPlan.map((r) => r.plan!), sampled),
+    knowledge: score(withKnowledge.map((r) => r.knowledge!), sampled),
+    subproblems: score(rows.flatMap((r) => (r.subproblems === null ? [] : [r.subproblems])), sampled),
     planEffect: withPlan.length === 0 ? 0 : mean(withPlan.map((r) => r.plan!)) - mean(withPlan.map((r) => r.plain)),
     knowledgeEffect: withKnowledge.length === 0 ? 0 : mean(withKnowledge.map((r) => r.knowledge!)) - mean(withKnowledge.map((r) => r.plain)),
+    mode: sampled ? 'avg@k' : 'greedy',
+    samples,
+    temperature,
   };
+  if (withPlan.length > 0) report.planEffectCI = effectCI(withPlan.map((r) => r.plan!), withPlan.map((r) => r.plain));
+  if (withKnowledge.length > 0) report.knowledgeEffectCI = effectCI(withKnowledge.map((r) => r.knowledge!), withKnowledge.map((r) => r.plain));
   if (mode === 'sampled') {
     const k = opts.passK ?? samples;
     if (!Number.isInteger(k) || k < 1 || k > samples) throw new ProbeError(`pass@k needs 1 <= k <= samples (${samples}), got ${k}.`);

@@ -36,9 +36,26 @@ export const correctnessReward: RewardFn = (completion, problem) => (isCorrect(c
 
 export const formatReward: RewardFn = (completion) => (isWellFormatted(completion) ? 1 : 0);
 
-/** SPARKLE's reward: −1 wrong, +1 right but badly formatted, +2 right and well formatted. */
+const IDK_RE = /\b(?:i\s+(?:do\s*n[o']?t|don[’']t|cannot|can[’']t|can\s*not)\s+know|unknown|not\s+sure|cannot\s+be\s+determined|no\s+answer)\b/i;
+
+/**
+ * Whether the answer says it does not know: the last <answer> block does ("I don't know",
+ * "unknown", "not sure", "cannot be determined"), or, with no answer block, the completion does
+ * and gives no number at all (a wrong number is a wrong answer, whatever the prose says).
+ */
+export function saysIDontKnow(completion: string): boolean {
+  const tagged = extractTaggedAnswer(completion);
+  if (typeof tagged === 'string') return IDK_RE.test(tagged);
+  if (tagged === null) return false;
+  return extractAnswer(completion) === null && IDK_RE.test(completion);
+}
+
+/**
+ * SPARKLE's reward: −1 wrong, 0 for an answer that says it does not know, +1 right but badly
+ * formatted, +2 right and well formatted. The 0 makes abstaining better than guessing wrong.
+ */
 export const hierarchicalReward: RewardFn = (completion, problem) => {
-  if (!isCorrect(completion, problem)) return -1;
+  if (!isCorrect(completion, problem)) return saysIDontKnow(completion) ? 0 : -1;
   return isWellFormatted(completion) ? 2 : 1;
 };
 
@@ -61,7 +78,7 @@ export const BUILTIN_REWARDS: Record<string, RewardFn> = {
 export const BUILTIN_REWARD_DESCRIPTIONS: Record<string, string> = {
   correctness: '1 if the answer is right, else 0.',
   format: '1 if the completion is reasoning, </think>, then one <answer>…</answer> and nothing else.',
-  hierarchical: 'SPARKLE: −1 wrong, +1 right with bad format, +2 right with good format.',
+  hierarchical: 'SPARKLE: −1 wrong, 0 for "I don\'t know", +1 right with bad format, +2 right with good format.',
   countdown: 'Countdown: 1 if the equation uses each number once and equals the target (not applicable elsewhere).',
 };
 

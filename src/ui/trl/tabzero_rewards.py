@@ -246,13 +246,29 @@ def format_reward(completions, **kwargs):
     return [1.0 if is_well_formatted(completion_text(c)) else 0.0 for c in completions]
 
 
+_IDK_RE = re.compile(r"\b(?:i\s+(?:do\s*n[o']?t|don[’']t|cannot|can[’']t|can\s*not)\s+know|unknown|not\s+sure|cannot\s+be\s+determined|no\s+answer)\b", re.I)
+
+
+def says_i_dont_know(text):
+    """The last <answer> block says it does not know; or, with no answer block, the text does and gives no number."""
+    tagged = extract_tagged_answer(text)
+    if isinstance(tagged, str):
+        return _IDK_RE.search(tagged) is not None
+    if tagged is None:
+        return False
+    return extract_answer(text) is None and _IDK_RE.search(text) is not None
+
+
 def hierarchical_reward(completions, **kwargs):
-    """SPARKLE: -1 wrong, +1 right with bad format, +2 right with good format."""
+    """SPARKLE: -1 wrong, 0 for an answer that says it does not know, +1 right with bad format, +2 right with good format."""
     rows = problem_rows(len(completions), kwargs)
     out = []
     for c, r in zip(completions, rows):
         text = completion_text(c)
-        out.append(-1.0 if not is_correct(text, r) else (2.0 if is_well_formatted(text) else 1.0))
+        if not is_correct(text, r):
+            out.append(0.0 if says_i_dont_know(text) else -1.0)
+        else:
+            out.append(2.0 if is_well_formatted(text) else 1.0)
     return out
 
 
