@@ -77,8 +77,8 @@ describe('probes', () => {
     expect(t.nowStep).toBe(20);
     const row = (label: string) => t.rows.find((r) => r.label === label)!;
     expect(row('Plain accuracy')).toMatchObject({ base: 30, now: 50, delta: 20 });
-    expect(row('Plan effect')).toMatchObject({ base: -5, now: 1, delta: 6, paperBase: -5.7, paperRl: 1.6, isEffect: true });
-    expect(row('Knowledge effect')).toMatchObject({ base: -4, now: 10, delta: 14, paperBase: -5.4, paperRl: 4.3 });
+    expect(row('Plan effect')).toMatchObject({ base: -5, now: 1, delta: 6, paperBase: -5.66, paperRl: 1.56, isEffect: true });
+    expect(row('Knowledge effect')).toMatchObject({ base: -4, now: 10, delta: 14, paperBase: -5.44, paperRl: 4.34 });
     expect(baseVsNow([reports[1]!]).rows[0]).toMatchObject({ base: 30, now: null, delta: null });
   });
 
