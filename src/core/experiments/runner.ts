@@ -19,7 +19,7 @@ import { augmentWithPartialSolutions } from '../tasks/partial-solutions';
 import { renderPrompt } from '../tasks/prompt';
 import { ANSWER_CLOSE } from '../tasks/prompt';
 import type { Problem } from '../types';
-import type { ProbeReport, TaskSpec } from '../../worker/protocol';
+import type { ProbeReport, TaskSpec } from '../domain';
 import { halfHalf, listSource, mixRenderer } from './prompts';
 import { EXPERIMENT_GRPO, ExperimentError, recipe as getRecipe, type ArmSpec, type ArmTraining, type ExperimentName, type ProblemPool } from './recipes';
 
