@@ -28,6 +28,7 @@ import { fromRewardFn } from '../src/core/rewards/runner';
 import type { Problem } from '../src/core/types';
 import type { BackendName } from '../src/worker/protocol';
 import { compareWithTorch } from './vs-torch';
+import { matmulGflops } from './rl-shape';
 
 const MODELS = {
   tiny: { hidden_size: 128, intermediate_size: 384, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 1024 },
@@ -38,23 +39,6 @@ type ModelName = keyof typeof MODELS;
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
-
-async function matmulFlops(n: number, reps: number): Promise<number> {
-  const a = tf.randomNormal([n, n]);
-  const b = tf.randomNormal([n, n]);
-  const run = async () => {
-    const c = tf.matMul(a, b);
-    await c.data();
-    c.dispose();
-  };
-  await run();
-  const t0 = performance.now();
-  for (let i = 0; i < reps; i++) await run();
-  const s = (performance.now() - t0) / 1000 / reps;
-  a.dispose();
-  b.dispose();
-  return (2 * n ** 3) / s;
 }
 
 /** Token ids are drawn uniformly from the vocabulary: a random model's text has no meaning anyway. */
@@ -123,7 +107,7 @@ async function benchOne(backend: BackendName, name: ModelName, full: boolean): P
   // embedding lookup and attention's L² terms left out: small at these lengths).
   const updateFlop = 6 * policy.numParams * tokens;
   const n = name === 'smollm' ? 1024 : 512;
-  const mm = await matmulFlops(n, backend === 'cpu' ? 2 : 5);
+  const mm = (await matmulGflops(n, backend === 'cpu' ? 2 : 5)) * 1e9;
   trainer.dispose();
   policy.dispose();
   return {
