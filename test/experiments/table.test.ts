@@ -69,3 +69,35 @@ describe('summarise', () => {
     expect(experimentSvg(RESULT)).toContain('(incomplete)');
   });
 });
+
+describe('paired figures against the reference arm', () => {
+  // The base model probed for both seeds; RL minus base is taken per seed and problem.
+  const paired: ExperimentResult = {
+    ...RESULT,
+    runs: [...RESULT.runs, run('base', 2, [0, 0, 1, 0.5], [0, 0, 0.5, 0.5])],
+  };
+  const t = summarise(paired);
+  it('takes plain accuracy minus the reference arm per seed and problem', () => {
+    // Seed 1: 0 0 0 0; seed 2: .5 .5 0 −.5 → pooled .25 .25 0 −.25, mean .0625.
+    const g = t.arms[1]!.cells.plainGain;
+    expect(g.mean).toBeCloseTo(6.25, 10);
+    expect(g.perSeed).toEqual([0, 50 / 4]);
+    // sd of .25 .25 0 −.25 = sqrt(.171875 / 3) = .239357; half = 3.1824 · .239357 / 2 = .380865.
+    expect(g.lo).toBeCloseTo(6.25 - 38.0865, 2);
+    expect(g.hi).toBeCloseTo(6.25 + 38.0865, 2);
+    expect(g.n).toBe(4);
+  });
+  it('shifts an effect by the reference arm’s effect on the same problems', () => {
+    // Seed 1: (.5 0 0 0) − (0 −.25 0 −.25) = .5 .25 0 .25; seed 2: (0 0 0 –) − (0 0 −.5 0) = 0 0 .5 –.
+    // Pooled .25 .125 .25 .25 → mean .21875.
+    const s = t.arms[1]!.cells.planEffectShift;
+    expect(s.mean).toBeCloseTo(21.875, 10);
+    expect(s.perSeed.map((x) => +x.toFixed(6))).toEqual([25, +(50 / 3).toFixed(6)]);
+  });
+  it('leaves the reference arm itself n/a and explains the figure', () => {
+    expect(t.arms[0]!.cells.plainGain.n).toBe(0);
+    const md = tableMarkdown(paired);
+    expect(md).toContain('plan effect vs reference arm');
+    expect(md).toContain("minus the base model's, paired by seed and problem");
+  });
+});

@@ -59,7 +59,19 @@ export interface Recipe {
   paper: string;
   arms: ArmSpec[];
   /** Probe figures the table leads with. */
-  focus: ('plain' | 'plan' | 'knowledge' | 'subproblems' | 'planEffect' | 'knowledgeEffect' | 'subproblemGap' | 'greedyPlain')[];
+  focus: (
+    | 'plain'
+    | 'plan'
+    | 'knowledge'
+    | 'subproblems'
+    | 'planEffect'
+    | 'knowledgeEffect'
+    | 'subproblemGap'
+    | 'greedyPlain'
+    | 'plainGain'
+    | 'planEffectShift'
+    | 'knowledgeEffectShift'
+  )[];
   defaults: RecipeDefaults;
 }
 
@@ -83,7 +95,7 @@ export const RECIPES: Record<ExperimentName, Recipe> = {
       { id: 'rl-plain', label: 'RL on plain prompts', from: 'base', train: STAGE1 },
       { id: 'rl-mix', label: 'RL on ⅓ plain, ⅓ +plan, ⅓ +knowledge', from: 'base', train: { ...STAGE1, mix: EQUAL_MIX } },
     ],
-    focus: ['plain', 'planEffect', 'knowledgeEffect', 'plan', 'knowledge'],
+    focus: ['plain', 'planEffect', 'knowledgeEffect', 'planEffectShift', 'knowledgeEffectShift', 'plainGain'],
     defaults: { seeds: 3, steps: 16, stage2Steps: 0, probeN: 32 },
   },
   decomposition: {
@@ -115,7 +127,7 @@ export const RECIPES: Record<ExperimentName, Recipe> = {
         train: { ...STAGE1, length: 'stage2', pool: 'hard', config: { scaffold_hard_problems: true } },
       },
     ],
-    focus: ['plain', 'greedyPlain', 'planEffect', 'knowledgeEffect'],
+    focus: ['plain', 'plainGain', 'greedyPlain', 'planEffect', 'knowledgeEffect'],
     defaults: { seeds: 2, steps: 8, stage2Steps: 6, probeN: 24 },
   },
   'reward-shape': {

@@ -18,9 +18,27 @@ export const FIGURE_LABELS: Record<Figure, string> = {
   knowledgeEffect: 'knowledge effect',
   greedyPlain: 'plain greedy',
   subproblemGap: 'subproblems − plain',
+  plainGain: 'plain vs reference arm',
+  planEffectShift: 'plan effect vs reference arm',
+  knowledgeEffectShift: 'knowledge effect vs reference arm',
 };
 
-export const ALL_FIGURES: Figure[] = ['plain', 'plan', 'knowledge', 'subproblems', 'planEffect', 'knowledgeEffect', 'subproblemGap', 'greedyPlain'];
+export const ALL_FIGURES: Figure[] = [
+  'plain',
+  'plan',
+  'knowledge',
+  'subproblems',
+  'planEffect',
+  'knowledgeEffect',
+  'subproblemGap',
+  'greedyPlain',
+  'plainGain',
+  'planEffectShift',
+  'knowledgeEffectShift',
+];
+
+/** Figures that are differences (points, signed), not accuracies. */
+const EFFECTS: ReadonlySet<Figure> = new Set<Figure>(['planEffect', 'knowledgeEffect', 'subproblemGap', 'plainGain', 'planEffectShift', 'knowledgeEffectShift']);
 
 export interface Cell {
   /** Percent (accuracies) or percentage points (effects). */
@@ -49,6 +67,8 @@ export interface ExperimentTable {
   complete: boolean;
   arms: ArmSummary[];
 }
+
+const NONE: Cell = { mean: 0, lo: 0, hi: 0, n: 0, seedSd: null, perSeed: [] };
 
 function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -79,21 +99,59 @@ function accuracyCell(rows: (number | null)[][]): Cell {
   return { mean: a.acc * 100, lo: a.lo * 100, hi: a.hi * 100, n: a.n, seedSd: sd(perSeed), perSeed };
 }
 
-function effectCell(cond: (number | null)[][], plain: number[][]): Cell {
-  // Per problem and run: condition − plain where the condition applies.
-  const diffs = cond.map((r, s) => r.map((x, i) => (x === null ? null : x - plain[s]![i]!)));
+function effectCell(cond: (number | null)[][], plain: (number | null)[][], range = 1): Cell {
+  // Per problem and run: condition − plain where both apply.
+  const diffs = cond.map((r, s) => r.map((x, i) => (x === null || plain[s]![i] === null || plain[s]![i] === undefined ? null : x - plain[s]![i]!)));
+  return diffCell(diffs, range);
+}
+
+/** Mean of per-problem differences in [-range, range], pooled over runs, with a paired interval. */
+function diffCell(diffs: (number | null)[][], range: number): Cell {
   const values = pooled(diffs);
   const perSeed = diffs.map((r) => r.filter((x): x is number => x !== null)).filter((v) => v.length > 0).map((v) => mean(v) * 100);
-  if (values.length === 0) return { mean: 0, lo: 0, hi: 0, n: 0, seedSd: null, perSeed: [] };
-  const m = meanInterval(values, -1, 1);
+  if (values.length === 0) return NONE;
+  const m = meanInterval(values, -range, range);
   return { mean: m.mean * 100, lo: m.lo * 100, hi: m.hi * 100, n: m.n, seedSd: sd(perSeed), perSeed };
+}
+
+/** condition − plain per problem (null where the condition does not apply). */
+function effectRow(r: CompactRows, cond: 'plan' | 'knowledge'): (number | null)[] {
+  return r[cond].map((x, i) => (x === null ? null : x - r.plain[i]!));
+}
+
+/**
+ * The arm against the recipe's reference arm (the first that does not train: the base model or
+ * the Stage-1 checkpoint), paired by seed and problem: both were probed on the same problems,
+ * so the per-problem difference's interval is far narrower than two separate intervals.
+ */
+function pairedCells(runs: ArmRun[], ref: ArmRun[]): Pick<Record<Figure, Cell>, 'plainGain' | 'planEffectShift' | 'knowledgeEffectShift'> {
+  const pairs = runs.flatMap((r) => {
+    const other = ref.find((x) => x.seed === r.seed);
+    return other && other.sampledRows.plain.length === r.sampledRows.plain.length ? [[r.sampledRows, other.sampledRows] as const] : [];
+  });
+  if (pairs.length === 0) return { plainGain: NONE, planEffectShift: NONE, knowledgeEffectShift: NONE };
+  const shift = (cond: 'plan' | 'knowledge') =>
+    pairs.map(([a, b]) => {
+      const ea = effectRow(a, cond);
+      const eb = effectRow(b, cond);
+      return ea.map((x, i) => (x === null || eb[i] === null ? null : x - eb[i]!));
+    });
+  return {
+    plainGain: effectCell(pairs.map(([a]) => a.plain), pairs.map(([, b]) => b.plain)),
+    planEffectShift: diffCell(shift('plan'), 2),
+    knowledgeEffectShift: diffCell(shift('knowledge'), 2),
+  };
 }
 
 export function summarise(result: ExperimentResult): ExperimentTable {
   const arms: ArmSummary[] = [];
+  const refId = recipe(result.experiment).arms.find((a) => !a.train)?.id;
+  const runsOf = (id: string): ArmRun[] => result.runs.filter((r) => r.arm === id).sort((x, y) => x.seed - y.seed);
+  const ref = refId ? runsOf(refId) : [];
   for (const a of result.arms) {
-    const runs: ArmRun[] = result.runs.filter((r) => r.arm === a.id).sort((x, y) => x.seed - y.seed);
+    const runs = runsOf(a.id);
     if (runs.length === 0) continue;
+    const paired = a.id === refId ? { plainGain: NONE, planEffectShift: NONE, knowledgeEffectShift: NONE } : pairedCells(runs, ref);
     const s: CompactRows[] = runs.map((r) => r.sampledRows);
     const greedy = runs.map((r) => r.greedyRows).filter((g): g is CompactRows => g !== undefined);
     arms.push({
@@ -109,6 +167,7 @@ export function summarise(result: ExperimentResult): ExperimentTable {
         knowledgeEffect: effectCell(s.map((r) => r.knowledge), s.map((r) => r.plain)),
         greedyPlain: accuracyCell(greedy.map((r) => r.plain)),
         subproblemGap: effectCell(s.map((r) => r.subproblems), s.map((r) => r.plain)),
+        ...paired,
       },
     });
   }
@@ -132,7 +191,7 @@ export function formatCell(c: Cell, signed: boolean): string {
 }
 
 export function isEffect(f: Figure): boolean {
-  return f === 'planEffect' || f === 'knowledgeEffect' || f === 'subproblemGap';
+  return EFFECTS.has(f);
 }
 
 /** The table as markdown: the recipe's focus figures first, then the rest. */
@@ -140,6 +199,7 @@ export function tableMarkdown(result: ExperimentResult, command?: string): strin
   const t = summarise(result);
   const rec = recipe(result.experiment);
   const figures = [...rec.focus, ...ALL_FIGURES.filter((f) => !rec.focus.includes(f))];
+  const ref = rec.arms.find((a) => !a.train);
   const lines = [
     `## ${t.title}`,
     '',
@@ -148,6 +208,7 @@ export function tableMarkdown(result: ExperimentResult, command?: string): strin
     `Paper: ${rec.paper}`,
     '',
     `Each cell: mean over seeds (95% interval over problems) ±standard deviation over seeds; accuracies in %, effects in points. ${t.metric}.${t.complete ? '' : ' **Incomplete run: only the arms listed finished.**'}`,
+    ...(ref ? ['', `"vs reference arm": this arm's figure minus the ${ref.label}'s, paired by seed and problem (same probe problems), so its interval is the paired one.`] : []),
     '',
     `| arm | seeds | ${figures.map((f) => FIGURE_LABELS[f]).join(' | ')} |`,
     `|---|---|${figures.map(() => '---').join('|')}|`,
