@@ -94,6 +94,13 @@ describe('paired figures against the reference arm', () => {
     expect(s.mean).toBeCloseTo(21.875, 10);
     expect(s.perSeed.map((x) => +x.toFixed(6))).toEqual([25, +(50 / 3).toFixed(6)]);
   });
+  it('pairs every seed with a reference probed once', () => {
+    // RESULT probes the base for seed 1 only. Seed 1: 0 0 0 0; seed 2 − base: .5 0 0 −.5 → pooled .25 0 0 −.25.
+    const g = summarise(RESULT).arms[1]!.cells.plainGain;
+    expect(g.mean).toBeCloseTo(0, 10);
+    expect(g.perSeed).toEqual([0, 0]);
+    expect(g.n).toBe(4);
+  });
   it('leaves the reference arm itself n/a and explains the figure', () => {
     expect(t.arms[0]!.cells.plainGain.n).toBe(0);
     const md = tableMarkdown(paired);

@@ -126,7 +126,8 @@ function effectRow(r: CompactRows, cond: 'plan' | 'knowledge'): (number | null)[
  */
 function pairedCells(runs: ArmRun[], ref: ArmRun[]): Pick<Record<Figure, Cell>, 'plainGain' | 'planEffectShift' | 'knowledgeEffectShift'> {
   const pairs = runs.flatMap((r) => {
-    const other = ref.find((x) => x.seed === r.seed);
+    // The untrained base model is probed once (seeds differ only in probe sampling): every seed pairs with it.
+    const other = ref.find((x) => x.seed === r.seed) ?? (ref.length === 1 ? ref[0] : undefined);
     return other && other.sampledRows.plain.length === r.sampledRows.plain.length ? [[r.sampledRows, other.sampledRows] as const] : [];
   });
   if (pairs.length === 0) return { plainGain: NONE, planEffectShift: NONE, knowledgeEffectShift: NONE };
