@@ -1,0 +1,287 @@
+/**
+ * Forward-only WebGPU kernels for decoding (no gradient is taken through a decode step), to cut
+ * dispatches per token:
+ *   attention     scale, q·kᵀ, + mask, softmax, ·v (5 dispatches)  → 1, one workgroup per query row
+ *   cache append  RoPE-into-heads (or transpose) + concat           → 1, per k or v
+ *   gate/up       two projections + SwiGLU (3 dispatches)           → 1
+ * Callers take these only on webgpu with no gradient tape recording (decodeKernelsUsable); every
+ * other forward runs the differentiable ops.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export const DECODE_ATTENTION = 'TabZeroDecodeAttention';
+export const APPEND_HEADS = 'TabZeroAppendHeads';
+export const GATED_PROJECTION = 'TabZeroGatedProjection';
+
+interface Program {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  uniforms?: string;
+  getUserCode(): string;
+}
+
+interface WebGPUBackendLike {
+  runWebGPUProgram(program: Program, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: { type: string; data: number[] }[]): tf.TensorInfo;
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+/** WebGPU caps a dispatch at 65535 workgroups per dimension; these kernels dispatch along x only. */
+const MAX_WORKGROUPS = 65535;
+/** Threads per workgroup: keys are scored in tiles of this many. */
+const WG = 64;
+
+function program(outputShape: number[], workgroups: number, key: string, names: string[], uniforms: string, code: string): Program {
+  return {
+    variableNames: names,
+    outputShape,
+    shaderKey: key,
+    dispatchLayout: { x: outputShape.map((_, i) => i) },
+    dispatch: [workgroups, 1, 1],
+    workgroupSize: [WG, 1, 1],
+    uniforms,
+    getUserCode: () => code,
+  };
+}
+
+/**
+ * q [B, H, T, D] against k, v [B, Hkv, S, D] with an additive mask [B, T, S] (query head h reads
+ * key head h / (H / Hkv), HF's repeat_kv): softmax(q·kᵀ/√D + mask)·v, [B, H, T, D]. One workgroup
+ * per (b, h, t) row keeps a running max and sum over tiles of 64 keys (online softmax), so S is a
+ * uniform and one compiled shader serves every step of a decode.
+ */
+function decodeAttentionKernel(args: KernelArgs): tf.TensorInfo {
+  const { q, k, v, mask } = args.inputs as { q: tf.TensorInfo; k: tf.TensorInfo; v: tf.TensorInfo; mask: tf.TensorInfo };
+  const [B, H, T, D] = q.shape as [number, number, number, number];
+  const Hkv = k.shape[1]!;
+  const S = k.shape[2]!;
+  const rep = H / Hkv;
+  const nAcc = Math.ceil(D / WG);
+  const code = `
+    var<workgroup> qs : array<f32, ${D}>;
+    var<workgroup> ps : array<f32, ${WG}>;
+    var<workgroup> red : array<f32, ${WG}>;
+    fn main(index : i32) {
+      let row = i32(workgroupId.x);
+      let tid = i32(localId.x);
+      let t = row % ${T};
+      let h = (row / ${T}) % ${H};
+      let b = row / ${T * H};
+      let S = uniforms.keys;
+      let kvBase = (b * ${Hkv} + h / ${rep}) * S * ${D};
+      let maskBase = (b * ${T} + t) * S;
+      for (var d = tid; d < ${D}; d = d + ${WG}) { qs[d] = qh[row * ${D} + d] * uniforms.scale; }
+      workgroupBarrier();
+      var m = -3.0e38;
+      var l = 0.0;
+      var acc : array<f32, ${nAcc}>;
+      let tiles = (S + ${WG - 1}) / ${WG};
+      for (var tile = 0; tile < tiles; tile = tile + 1) {
+        let j = tile * ${WG} + tid;
+        var s = -3.0e38;
+        if (j < S) {
+          var dv = 0.0;
+          for (var d = 0; d < ${D}; d = d + 1) { dv = dv + qs[d] * kc[kvBase + j * ${D} + d]; }
+          s = dv + msk[maskBase + j];
+        }
+        red[tid] = s;
+        workgroupBarrier();
+        for (var w = ${WG / 2}; w > 0; w = w / 2) {
+          if (tid < w) { red[tid] = max(red[tid], red[tid + w]); }
+          workgroupBarrier();
+        }
+        let newm = max(m, red[0]);
+        workgroupBarrier();
+        var p = 0.0;
+        if (j < S) { p = exp(s - newm); }
+        ps[tid] = p;
+        red[tid] = p;
+        workgroupBarrier();
+        for (var w = ${WG / 2}; w > 0; w = w / 2) {
+          if (tid < w) { red[tid] = red[tid] + red[tid + w]; }
+          workgroupBarrier();
+        }
+        let corr = exp(m - newm);
+        l = l * corr + red[0];
+        let n = min(${WG}, S - tile * ${WG});
+        for (var a = 0; a < ${nAcc}; a = a + 1) {
+          let d = a * ${WG} + tid;
+          if (d < ${D}) {
+            var sv = 0.0;
+            for (var jj = 0; jj < n; jj = jj + 1) { sv = sv + ps[jj] * vc[kvBase + (tile * ${WG} + jj) * ${D} + d]; }
+            acc[a] = acc[a] * corr + sv;
+          }
+        }
+        m = newm;
+        workgroupBarrier();
+      }
+      for (var a = 0; a < ${nAcc}; a = a + 1) {
+        let d = a * ${WG} + tid;
+        if (d < ${D}) { setOutputAtIndex(row * ${D} + d, acc[a] / l); }
+      }
+    }`;
+  const p = program([B, H, T, D], B * H * T, `tabzero_decode_attn_${H}_${Hkv}_${T}_${D}`, ['qh', 'kc', 'vc', 'msk'], 'keys : i32, scale : f32,', code);
+  return (args.backend as WebGPUBackendLike).runWebGPUProgram(p, [q, k, v, mask], 'float32', [
+    { type: 'int32', data: [S] },
+    { type: 'float32', data: [1 / Math.sqrt(D)] },
+  ]);
+}
+
+/**
+ * A projection's output p [B·T, heads·D] split into heads and appended after a cache
+ * [B, heads, S, D]: [B, heads, S+T, D], with HF's rotate-half RoPE when cos and sin [B·T, D] are
+ * given (keys) and as they are otherwise (values).
+ */
+function appendHeadsKernel(args: KernelArgs): tf.TensorInfo {
+  const { p, cache, cos, sin } = args.inputs as { p: tf.TensorInfo; cache: tf.TensorInfo; cos?: tf.TensorInfo; sin?: tf.TensorInfo };
+  const [B, heads, S, D] = cache.shape as [number, number, number, number];
+  const T = p.shape[0]! / B;
+  const rope = Boolean(cos && sin);
+  const half = D / 2;
+  const n = B * heads * (S + T) * D;
+  const fresh = rope
+    ? `var rot = 0.0;
+        if (d < ${half}) { rot = -pr[src + ${half}]; } else { rot = pr[src - ${half}]; }
+        value = pr[src] * cs[row * ${D} + d] + rot * sn[row * ${D} + d];`
+    : 'value = pr[src];';
+  const code = `
+    fn main(index : i32) {
+      if (index >= uniforms.total) { return; }
+      let L = uniforms.past + ${T};
+      let d = index % ${D};
+      let s = (index / ${D}) % L;
+      let h = (index / ${D} / L) % ${heads};
+      let b = index / (${D * heads} * L);
+      var value = 0.0;
+      if (s < uniforms.past) {
+        value = ch[((b * ${heads} + h) * uniforms.past + s) * ${D} + d];
+      } else {
+        let row = b * ${T} + s - uniforms.past;
+        let src = row * ${heads * D} + h * ${D} + d;
+        ${fresh}
+      }
+      setOutputAtIndex(index, value);
+    }`;
+  const names = rope ? ['pr', 'ch', 'cs', 'sn'] : ['pr', 'ch'];
+  const inputs = rope ? [p, cache, cos!, sin!] : [p, cache];
+  const prog = program([B, heads, S + T, D], Math.ceil(n / WG), `tabzero_append_${rope}_${heads}_${T}_${D}`, names, 'total : i32, past : i32,', code);
+  return (args.backend as WebGPUBackendLike).runWebGPUProgram(prog, inputs, 'float32', [
+    { type: 'int32', data: [n] },
+    { type: 'int32', data: [S] },
+  ]);
+}
+
+/**
+ * silu(x·Wgᵀ) ⊙ (x·Wuᵀ) for x [R, K] and nn.Linear weights [N, K] (or [K, N] when held
+ * transposed): one thread per output, both dot products in one pass over x's row.
+ */
+function gatedProjectionKernel(args: KernelArgs): tf.TensorInfo {
+  const { x, wg, wu } = args.inputs as { x: tf.TensorInfo; wg: tf.TensorInfo; wu: tf.TensorInfo };
+  const inOut = Boolean(args.attrs!['inOut']);
+  const [R, K] = x.shape as [number, number];
+  const N = inOut ? wg.shape[1]! : wg.shape[0]!;
+  const w = (name: string) => (inOut ? `${name}[c * ${N} + col]` : `${name}[col * ${K} + c]`);
+  const code = `
+    fn main(index : i32) {
+      if (index >= uniforms.total) { return; }
+      let r = index / ${N};
+      let col = index % ${N};
+      var g = 0.0;
+      var u = 0.0;
+      for (var c = 0; c < ${K}; c = c + 1) {
+        let xv = xr[r * ${K} + c];
+        g = g + xv * ${w('wg')};
+        u = u + xv * ${w('wu')};
+      }
+      setOutputAtIndex(index, g / (1.0 + exp(-g)) * u);
+    }`;
+  const prog = program([R, N], Math.ceil((R * N) / WG), `tabzero_gated_${inOut}_${K}_${N}`, ['xr', 'wg', 'wu'], 'total : i32,', code);
+  return (args.backend as WebGPUBackendLike).runWebGPUProgram(prog, [x, wg, wu], 'float32', [{ type: 'int32', data: [R * N] }]);
+}
+
+let registered = false;
+
+function register(): void {
+  if (registered) return;
+  registered = true;
+  const kernels: [string, unknown][] = [
+    [DECODE_ATTENTION, decodeAttentionKernel],
+    [APPEND_HEADS, appendHeadsKernel],
+    [GATED_PROJECTION, gatedProjectionKernel],
+  ];
+  for (const [kernelName, kernelFunc] of kernels) {
+    if (!tf.getKernel(kernelName, 'webgpu')) tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc: kernelFunc as tf.KernelFunc });
+  }
+}
+
+function run(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number> = {}): tf.Tensor {
+  register();
+  return tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+/**
+ * True on webgpu while no gradient tape records: these kernels have no gradient, so a forward
+ * under tf.grads / variableGrads (training) keeps the differentiable ops.
+ */
+export function decodeKernelsUsable(): boolean {
+  if (tf.getBackend() !== 'webgpu') return false;
+  return (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth === 0;
+}
+
+/** Few query rows per (batch, head): decoding steps, where the products are tiny and dispatches dominate. */
+export const DECODE_MAX_QUERY_ROWS = 8;
+
+/** Whether decodeAttention takes these shapes (few query rows, within one dispatch's workgroup limit). */
+export function decodeAttentionFits(q: tf.Tensor4D): boolean {
+  const [B, H, T] = q.shape;
+  return T <= DECODE_MAX_QUERY_ROWS && B * H * T <= MAX_WORKGROUPS;
+}
+
+/** softmax(q·kᵀ/√D + mask)·v in one dispatch; mask [B, 1, 1, T, S] (layers.attentionMask). Forward only. */
+export function decodeAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor): tf.Tensor4D {
+  const [B, , T] = q.shape;
+  const S = k.shape[2];
+  return tf.tidy(() => run(DECODE_ATTENTION, { q, k, v, mask: tf.reshape(mask, [B, T, S]) }) as tf.Tensor4D);
+}
+
+/**
+ * p [B, T, heads·D] split into heads and appended after cache [B, heads, S, D], RoPE'd when the
+ * tables (cos, sin [B, 1, T, D], layers.ropeTables) are given. Forward only.
+ */
+export function appendHeads(p: tf.Tensor, cache: tf.Tensor4D, B: number, T: number, rope?: { cos: tf.Tensor4D; sin: tf.Tensor4D }): tf.Tensor4D {
+  const [, heads, , D] = cache.shape;
+  return tf.tidy(() => {
+    const inputs: Record<string, tf.Tensor> = { p: tf.reshape(p, [B * T, heads * D]), cache };
+    if (rope) {
+      inputs['cos'] = tf.reshape(rope.cos, [B * T, D]);
+      inputs['sin'] = tf.reshape(rope.sin, [B * T, D]);
+    }
+    return run(APPEND_HEADS, inputs) as tf.Tensor4D;
+  });
+}
+
+/** silu(x·gate) ⊙ (x·up) for nn.Linear weights held [out, in] (inOut false) or [in, out]. Forward only. */
+export function gatedProjection(x: tf.Tensor, gate: tf.Tensor2D, up: tf.Tensor2D, inOut: boolean): tf.Tensor {
+  const shape = x.shape;
+  const K = shape[shape.length - 1]!;
+  const N = inOut ? gate.shape[1] : gate.shape[0];
+  return tf.tidy(() => {
+    const y = run(GATED_PROJECTION, { x: tf.reshape(x, [-1, K]), wg: gate, wu: up }, { inOut: inOut ? 1 : 0 });
+    return tf.reshape(y, [...shape.slice(0, -1), N]);
+  });
+}
+
+/** residual + x·W (nn.Linear weight [out, in], or [in, out] when inOut) as one matmul with the sum fused in. */
+export function linearPlusResidual(x: tf.Tensor, w: tf.Tensor2D, residual: tf.Tensor, inOut: boolean): tf.Tensor {
+  const shape = x.shape;
+  const K = shape[shape.length - 1]!;
+  const N = inOut ? w.shape[1] : w.shape[0];
+  return tf.tidy(() => {
+    const y = tf.fused.matMul({ a: tf.reshape(x, [-1, K]) as tf.Tensor2D, b: w, transposeB: !inOut, bias: tf.reshape(residual, [-1, N]) });
+    return tf.reshape(y, [...shape.slice(0, -1), N]);
+  });
+}
