@@ -211,6 +211,63 @@ describe.each(['llama', 'qwen2', 'gpt2'] as const)('%s decoding on webgpu throug
   });
 });
 
+/** Compute dispatches issued while f runs, counted by wrapping the device's command encoders (as bench/webgpu-dispatches). */
+async function dispatchesOf(f: () => Promise<void>): Promise<number> {
+  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const create = device.createCommandEncoder;
+  let n = 0;
+  device.createCommandEncoder = (d?: GPUCommandEncoderDescriptor) => {
+    const enc = create.call(device, d);
+    const begin = enc.beginComputePass.bind(enc);
+    enc.beginComputePass = (pd?: GPUComputePassDescriptor) => {
+      const pass = begin(pd);
+      const dispatch = pass.dispatchWorkgroups.bind(pass);
+      pass.dispatchWorkgroups = (x: number, y?: number, z?: number) => {
+        n++;
+        dispatch(x, y, z);
+      };
+      return pass;
+    };
+    return enc;
+  };
+  try {
+    await f();
+  } finally {
+    device.createCommandEncoder = create;
+  }
+  return n;
+}
+
+describe('dispatches per decode token on webgpu', () => {
+  it('the shipped model\'s shape (4 layers, GQA 4/2, silu) takes 12 per layer + embedding, final norm and head: 51, within the 60 target', async () => {
+    await initNodeBackend('webgpu');
+    const { randomInit } = await import('../../src/core/model/causal-lm');
+    // public/models/tabzero-tiny/config.json; the count does not depend on the weights.
+    const config = parseConfig({ model_type: 'llama', vocab_size: 384, hidden_size: 128, intermediate_size: 384, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 32, max_position_embeddings: 512, hidden_act: 'silu', rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true });
+    const model = randomInit(config, 1);
+    const B = 4;
+    const P = 6;
+    const ones = (n: number) => new Int32Array(n).fill(1);
+    const pre = model.forward({ ids: Int32Array.from({ length: B * P }, (_, i) => 3 + i), batch: B, length: P, positions: Int32Array.from({ length: B * P }, (_, i) => i % P), attentionMask: ones(B * P), returnCache: true, lastOnly: true });
+    pre.logits.dispose();
+    let cache = pre.cache!;
+    const step = async (t: number) => {
+      const out = model.forward({ ids: Int32Array.from({ length: B }, (_, i) => 5 + i), batch: B, length: 1, positions: new Int32Array(B).fill(P + t), attentionMask: ones(B * (P + t + 1)), cache, returnCache: true, lastOnly: true });
+      await out.logits.data();
+      out.logits.dispose();
+      for (const x of [...cache.keys, ...cache.values]) x.dispose();
+      cache = out.cache!;
+    };
+    // The first step compiles the shaders; counts are the same either way.
+    await step(0);
+    const n = await dispatchesOf(() => step(1));
+    expect(n).toBe(12 * config.numLayers + 3);
+    expect(n).toBeLessThanOrEqual(60);
+    for (const x of [...cache.keys, ...cache.values]) x.dispose();
+    model.dispose();
+  });
+});
+
 describe('decode kernels stay out of training', () => {
   it('a forward under a gradient tape on webgpu runs none of them', async () => {
     await initNodeBackend('webgpu');
