@@ -9,7 +9,7 @@ import { AdamW } from '../../src/core/grpo/optimizer';
 import { ADAMW_MOMENT, ADAMW_WEIGHT } from '../../src/core/kernels/webgpu-adamw';
 import { Rng } from '../../src/core/rng';
 
-// A norm weight (no decay), a small matrix, and one over 64 × 32768 entries: its dispatch spreads over y.
+// A norm weight (no decay), a small matrix, and a 2.2M-entry one (34k workgroups of 64).
 const SHAPES: Record<string, number[]> = { 'model.norm.weight': [40], 'layer.weight': [7, 9], 'big.weight': [1100, 2000] };
 
 function hostData(seed: number, scale: number): Map<string, Float32Array> {

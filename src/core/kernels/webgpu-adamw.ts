@@ -27,19 +27,16 @@ interface WebGPUBackendLike {
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 const WG = 64;
-/** Workgroups along x at most; larger tensors spread over y. */
-const MAX_X = 32768;
 
 function elementwise(shape: number[], key: string, names: string[], uniforms: string, body: string): Program {
   const n = shape.reduce((a, b) => a * b, 1);
-  const groups = Math.ceil(n / WG);
-  const x = Math.min(groups, MAX_X);
   return {
     variableNames: names,
     outputShape: shape,
     shaderKey: key,
     dispatchLayout: { x: shape.map((_, i) => i) },
-    dispatch: [x, Math.ceil(groups / x), 1],
+    // tfjs folds a dispatch over 65535 workgroups into y; main's index follows.
+    dispatch: [Math.ceil(n / WG), 1, 1],
     workgroupSize: [WG, 1, 1],
     uniforms,
     size: true,

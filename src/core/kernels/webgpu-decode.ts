@@ -30,8 +30,11 @@ interface WebGPUBackendLike {
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
-/** WebGPU caps a dispatch at 65535 workgroups per dimension; these kernels dispatch along x only. */
-const MAX_WORKGROUPS = 65535;
+/**
+ * Rows of the attention kernel at most: it reads workgroupId.x as its row, and tfjs folds a
+ * dispatch over WebGPU's 65535 workgroups per dimension into y (flat kernels' index follows).
+ */
+const MAX_ROWS = 65535;
 /** Threads per workgroup: keys are scored in tiles of this many. */
 const WG = 64;
 
@@ -235,10 +238,10 @@ export function decodeKernelsUsable(): boolean {
 /** Few query rows per (batch, head): decoding steps, where the products are tiny and dispatches dominate. */
 export const DECODE_MAX_QUERY_ROWS = 8;
 
-/** Whether decodeAttention takes these shapes (few query rows, within one dispatch's workgroup limit). */
+/** Whether decodeAttention takes these shapes (few query rows, one workgroup each along x). */
 export function decodeAttentionFits(q: tf.Tensor4D): boolean {
   const [B, H, T] = q.shape;
-  return T <= DECODE_MAX_QUERY_ROWS && B * H * T <= MAX_WORKGROUPS;
+  return T <= DECODE_MAX_QUERY_ROWS && B * H * T <= MAX_ROWS;
 }
 
 /** softmax(q·kᵀ/√D + mask)·v in one dispatch; mask [B, 1, 1, T, S] (layers.attentionMask). Forward only. */

@@ -23,7 +23,6 @@ interface WebGPUBackendLike {
 }
 
 const WG = 64;
-const MAX_X = 32768;
 
 /**
  * dy [B, heads, T, D] → dp [B·T, heads·D]. Forward: out_d = p_d·cos_d + rot_d·sin_d with
@@ -34,8 +33,6 @@ function ropeHeadsGradKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unk
   const { dy, cos, sin } = args.inputs as { dy: tf.TensorInfo; cos: tf.TensorInfo; sin: tf.TensorInfo };
   const [B, heads, T, D] = dy.shape as [number, number, number, number];
   const half = D / 2;
-  const groups = Math.ceil((B * T * heads * D) / WG);
-  const x = Math.min(groups, MAX_X);
   const code = `
     fn main(index : i32) {
       if (index >= uniforms.size) { return; }
@@ -58,7 +55,7 @@ function ropeHeadsGradKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unk
     outputShape: [B * T, heads * D],
     shaderKey: `tabzero_rope_grad_${heads}_${T}_${D}`,
     dispatchLayout: { x: [0, 1] },
-    dispatch: [x, Math.ceil(groups / x), 1],
+    dispatch: [Math.ceil((B * T * heads * D) / WG), 1, 1],
     workgroupSize: [WG, 1, 1],
     size: true,
     getUserCode: () => code,
