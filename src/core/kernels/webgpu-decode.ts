@@ -135,44 +135,62 @@ function decodeAttentionKernel(args: KernelArgs): tf.TensorInfo {
 }
 
 /**
- * A projection's output p [B·T, heads·D] split into heads and appended after a cache
- * [B, heads, S, D]: [B, heads, S+T, D], with HF's rotate-half RoPE when cos and sin [B·T, D] are
- * given (keys) and as they are otherwise (values).
+ * New keys or values appended after a cache [B, heads, S, D]: [B, heads, S+T, D], with HF's
+ * rotate-half RoPE when cos and sin [B·T, D] are given (keys). The new rows come either from a
+ * projection's output p [B·T, heads·D] or, with a weight w (nn.Linear [heads·D, K], or [K, heads·D]
+ * with attr inOut) and optional bias, from x [B·T, K] projected here: one dispatch for what was a
+ * matmul, RoPE-into-heads (or a transpose) and a concat.
  */
 function appendHeadsKernel(args: KernelArgs): tf.TensorInfo {
-  const { p, cache, cos, sin } = args.inputs as { p: tf.TensorInfo; cache: tf.TensorInfo; cos?: tf.TensorInfo; sin?: tf.TensorInfo };
+  const { p, x, w, bias, cache, cos, sin } = args.inputs as Partial<Record<string, tf.TensorInfo>> & { cache: tf.TensorInfo };
   const [B, heads, S, D] = cache.shape as [number, number, number, number];
-  const T = p.shape[0]! / B;
+  const N = heads * D;
+  const project = Boolean(w);
+  const src = project ? x! : p!;
+  const T = src.shape[0]! / B;
+  const K = src.shape[1]!;
+  const inOut = Boolean(args.attrs?.['inOut']);
   const rope = Boolean(cos && sin);
   const half = D / 2;
   const n = B * heads * (S + T) * D;
-  const fresh = rope
+  const fresh = project
+    ? `fn fresh(row : i32, col : i32) -> f32 {
+        var acc = 0.0;
+        for (var c = 0; c < ${K}; c = c + 1) { acc = acc + xr[row * ${K} + c] * ${inOut ? `wt[c * ${N} + col]` : `wt[col * ${K} + c]`}; }
+        return acc${bias ? ' + bs[col]' : ''};
+      }`
+    : `fn fresh(row : i32, col : i32) -> f32 { return pr[row * ${N} + col]; }`;
+  const value = rope
     ? `var rot = 0.0;
-        if (d < ${half}) { rot = -pr[src + ${half}]; } else { rot = pr[src - ${half}]; }
-        value = pr[src] * cs[row * ${D} + d] + rot * sn[row * ${D} + d];`
-    : 'value = pr[src];';
+        if (d < ${half}) { rot = -fresh(row, col + ${half}); } else { rot = fresh(row, col - ${half}); }
+        value = fresh(row, col) * cs[row * ${D} + d] + rot * sn[row * ${D} + d];`
+    : 'value = fresh(row, col);';
   const code = `
+    ${fresh}
     fn main(index : i32) {
       if (index >= uniforms.total) { return; }
       let L = uniforms.past + ${T};
       let d = index % ${D};
       let s = (index / ${D}) % L;
       let h = (index / ${D} / L) % ${heads};
-      let b = index / (${D * heads} * L);
+      let b = index / (${N} * L);
       var value = 0.0;
       if (s < uniforms.past) {
         value = ch[((b * ${heads} + h) * uniforms.past + s) * ${D} + d];
       } else {
         let row = b * ${T} + s - uniforms.past;
-        let src = row * ${heads * D} + h * ${D} + d;
-        ${fresh}
+        let col = h * ${D} + d;
+        ${value}
       }
       setOutputAtIndex(index, value);
     }`;
-  const names = rope ? ['pr', 'ch', 'cs', 'sn'] : ['pr', 'ch'];
-  const inputs = rope ? [p, cache, cos!, sin!] : [p, cache];
-  const prog = program([B, heads, S + T, D], Math.ceil(n / WG), `tabzero_append_${rope}_${heads}_${T}_${D}`, names, 'total : i32, past : i32,', code);
-  return (args.backend as WebGPUBackendLike).runWebGPUProgram(prog, inputs, 'float32', [
+  const named: [string, tf.TensorInfo | undefined][] = project
+    ? [['xr', x], ['wt', w], ['bs', bias], ['ch', cache], ['cs', cos], ['sn', sin]]
+    : [['pr', p], ['ch', cache], ['cs', cos], ['sn', sin]];
+  const present = named.filter((e): e is [string, tf.TensorInfo] => e[1] !== undefined);
+  const key = `tabzero_append_${rope}_${project ? `proj_${inOut}_${Boolean(bias)}_${K}` : 'p'}_${heads}_${T}_${D}`;
+  const prog = program([B, heads, S + T, D], Math.ceil(n / WG), key, present.map((e) => e[0]), 'total : i32, past : i32,', code);
+  return (args.backend as WebGPUBackendLike).runWebGPUProgram(prog, present.map((e) => e[1]), 'float32', [
     { type: 'int32', data: [n] },
     { type: 'int32', data: [S] },
   ]);
@@ -257,14 +275,33 @@ export function decodeAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, 
  */
 export function appendHeads(p: tf.Tensor, cache: tf.Tensor4D, B: number, T: number, rope?: { cos: tf.Tensor4D; sin: tf.Tensor4D }): tf.Tensor4D {
   const [, heads, , D] = cache.shape;
+  return tf.tidy(() => run(APPEND_HEADS, { p: tf.reshape(p, [B * T, heads * D]), cache, ...ropeInputs(B, T, D, rope) }) as tf.Tensor4D);
+}
+
+/**
+ * x [B, T, K] projected by an nn.Linear weight (held [out, in], or [in, out] when inOut) plus an
+ * optional bias, split into heads and appended after cache as appendHeads does, in one dispatch.
+ * Forward only.
+ */
+export function projectAppendHeads(
+  x: tf.Tensor,
+  proj: { w: tf.Tensor2D; bias: tf.Tensor1D | null; inOut: boolean },
+  cache: tf.Tensor4D,
+  B: number,
+  T: number,
+  rope?: { cos: tf.Tensor4D; sin: tf.Tensor4D },
+): tf.Tensor4D {
+  const D = cache.shape[3];
+  const K = x.shape[x.shape.length - 1]!;
   return tf.tidy(() => {
-    const inputs: Record<string, tf.Tensor> = { p: tf.reshape(p, [B * T, heads * D]), cache };
-    if (rope) {
-      inputs['cos'] = tf.reshape(rope.cos, [B * T, D]);
-      inputs['sin'] = tf.reshape(rope.sin, [B * T, D]);
-    }
-    return run(APPEND_HEADS, inputs) as tf.Tensor4D;
+    const inputs: Record<string, tf.Tensor> = { x: tf.reshape(x, [B * T, K]), w: proj.w, cache, ...ropeInputs(B, T, D, rope) };
+    if (proj.bias) inputs['bias'] = proj.bias;
+    return run(APPEND_HEADS, inputs, { inOut: proj.inOut ? 1 : 0 }) as tf.Tensor4D;
   });
+}
+
+function ropeInputs(B: number, T: number, D: number, rope?: { cos: tf.Tensor4D; sin: tf.Tensor4D }): Record<string, tf.Tensor> {
+  return rope ? { cos: tf.reshape(rope.cos, [B * T, D]), sin: tf.reshape(rope.sin, [B * T, D]) } : {};
 }
 
 /** silu(x·gate) ⊙ (x·up) for nn.Linear weights held [out, in] (inOut false) or [in, out]. Forward only. */

@@ -11,7 +11,7 @@ import { activation, applyRope, attend, attentionMask, embed, layerNorm, linear,
 import { Rng } from '../rng';
 import { installWasmSharedIdentity } from '../kernels/wasm-identity';
 import { fusedRmsNorm, fusedRopeHeads, fusedSwiGLU, webgpuFusedAvailable } from '../kernels/webgpu-fused';
-import { appendHeads, decodeKernelsUsable, gatedProjection, linearPlusResidual } from '../kernels/webgpu-decode';
+import { decodeKernelsUsable, gatedProjection, linearPlusResidual, projectAppendHeads } from '../kernels/webgpu-decode';
 
 export interface HostTensor {
   shape: number[];
@@ -359,8 +359,9 @@ export class CausalLM {
 
   /**
    * llamaLayer for a decoding step on webgpu with no gradient recorded, through forward-only
-   * kernels (kernels/webgpu-decode): keys and values appended to the cache in one dispatch each,
-   * gate/up/SwiGLU in one, residual sums inside the o_proj and down_proj products. Same arithmetic.
+   * kernels (kernels/webgpu-decode): keys and values projected and appended to the cache in one
+   * dispatch each, gate/up/SwiGLU in one, residual sums inside the o_proj and down_proj products.
+   * Same arithmetic.
    */
   private llamaDecodeLayer(
     x: tf.Tensor,
@@ -383,8 +384,9 @@ export class CausalLM {
     };
     const h = fusedRmsNorm(x, need('input_layernorm.weight') as tf.Tensor1D, c.normEps);
     const q = fusedRopeHeads(proj(h, 'self_attn.q_proj'), cos, sin, B, T, c.numHeads, c.headDim);
-    const kAll = appendHeads(proj(h, 'self_attn.k_proj'), cache.k, B, T, { cos, sin });
-    const vAll = appendHeads(proj(h, 'self_attn.v_proj'), cache.v, B, T);
+    const projection = (n: string) => ({ w: w(n), bias: bias(n), inOut });
+    const kAll = projectAppendHeads(h, projection('self_attn.k_proj'), cache.k, B, T, { cos, sin });
+    const vAll = projectAppendHeads(h, projection('self_attn.v_proj'), cache.v, B, T);
     ks.push(kAll);
     vs.push(vAll);
     const o = this.mergeHeads(attend(q, kAll, vAll, mask), B, T);
