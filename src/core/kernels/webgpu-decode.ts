@@ -58,16 +58,42 @@ function program(outputShape: number[], workgroups: number, key: string, names: 
  * uniform and one compiled shader serves every step of a decode.
  */
 function decodeAttentionKernel(args: KernelArgs): tf.TensorInfo {
-  const { q, k, v, mask } = args.inputs as { q: tf.TensorInfo; k: tf.TensorInfo; v: tf.TensorInfo; mask: tf.TensorInfo };
-  const [B, H, T, D] = q.shape as [number, number, number, number];
+  const { q, x, w, cos, sin, k, v, mask } = args.inputs as Partial<Record<string, tf.TensorInfo>> & { k: tf.TensorInfo; v: tf.TensorInfo; mask: tf.TensorInfo };
+  const project = Boolean(w);
   const Hkv = k.shape[1]!;
   const S = k.shape[2]!;
+  const D = k.shape[3]!;
+  const B = k.shape[0]!;
+  const H = project ? (args.attrs!['heads'] as number) : q!.shape[1]!;
+  const T = project ? x!.shape[0]! / B : q!.shape[2]!;
+  const K = project ? x!.shape[1]! : 0;
+  const N = H * D;
+  const inOut = Boolean(args.attrs?.['inOut']);
   const rep = H / Hkv;
+  const half = D / 2;
   const nAcc = Math.ceil(D / WG);
+  // Each workgroup's query row, scaled: read as given, or projected from x and RoPE'd here.
+  const loadQ = project
+    ? `let xrow = b * ${T} + t;
+      for (var d = tid; d < ${D}; d = d + ${WG}) {
+        let col = h * ${D} + d;
+        var rot = 0.0;
+        if (d < ${half}) { rot = -qproj(xrow, col + ${half}); } else { rot = qproj(xrow, col - ${half}); }
+        qs[d] = (qproj(xrow, col) * cs[xrow * ${D} + d] + rot * sn[xrow * ${D} + d]) * uniforms.scale;
+      }`
+    : `for (var d = tid; d < ${D}; d = d + ${WG}) { qs[d] = qh[row * ${D} + d] * uniforms.scale; }`;
+  const qproj = project
+    ? `fn qproj(r : i32, col : i32) -> f32 {
+      var acc = 0.0;
+      for (var c = 0; c < ${K}; c = c + 1) { acc = acc + xr[r * ${K} + c] * ${inOut ? `wt[c * ${N} + col]` : `wt[col * ${K} + c]`}; }
+      return acc;
+    }`
+    : '';
   const code = `
     var<workgroup> qs : array<f32, ${D}>;
     var<workgroup> ps : array<f32, ${WG}>;
     var<workgroup> red : array<f32, ${WG}>;
+    ${qproj}
     fn main(index : i32) {
       let row = i32(workgroupId.x);
       let tid = i32(localId.x);
@@ -77,7 +103,7 @@ function decodeAttentionKernel(args: KernelArgs): tf.TensorInfo {
       let S = uniforms.keys;
       let kvBase = (b * ${Hkv} + h / ${rep}) * S * ${D};
       let maskBase = (b * ${T} + t) * S;
-      for (var d = tid; d < ${D}; d = d + ${WG}) { qs[d] = qh[row * ${D} + d] * uniforms.scale; }
+      ${loadQ}
       workgroupBarrier();
       var m = -3.0e38;
       var l = 0.0;
@@ -127,8 +153,13 @@ function decodeAttentionKernel(args: KernelArgs): tf.TensorInfo {
         if (d < ${D}) { setOutputAtIndex(row * ${D} + d, acc[a] / l); }
       }
     }`;
-  const p = program([B, H, T, D], B * H * T, `tabzero_decode_attn_${H}_${Hkv}_${T}_${D}`, ['qh', 'kc', 'vc', 'msk'], 'keys : i32, scale : f32,', code);
-  return (args.backend as WebGPUBackendLike).runWebGPUProgram(p, [q, k, v, mask], 'float32', [
+  const named: [string, tf.TensorInfo | undefined][] = project
+    ? [['xr', x], ['wt', w], ['cs', cos], ['sn', sin], ['kc', k], ['vc', v], ['msk', mask]]
+    : [['qh', q], ['kc', k], ['vc', v], ['msk', mask]];
+  const present = named.filter((e): e is [string, tf.TensorInfo] => e[1] !== undefined);
+  const key = `tabzero_decode_attn_${project ? `proj_${inOut}_${K}` : 'q'}_${H}_${Hkv}_${T}_${D}`;
+  const p = program([B, H, T, D], B * H * T, key, present.map((e) => e[0]), 'keys : i32, scale : f32,', code);
+  return (args.backend as WebGPUBackendLike).runWebGPUProgram(p, present.map((e) => e[1]), 'float32', [
     { type: 'int32', data: [S] },
     { type: 'float32', data: [1 / Math.sqrt(D)] },
   ]);
@@ -258,7 +289,11 @@ export const DECODE_MAX_QUERY_ROWS = 8;
 
 /** Whether decodeAttention takes these shapes (few query rows, one workgroup each along x). */
 export function decodeAttentionFits(q: tf.Tensor4D): boolean {
-  const [B, H, T] = q.shape;
+  return decodeRowsFit(q.shape[0], q.shape[1], q.shape[2]);
+}
+
+/** decodeAttentionFits by the query's sizes: B rows of H heads × T positions. */
+export function decodeRowsFit(B: number, H: number, T: number): boolean {
   return T <= DECODE_MAX_QUERY_ROWS && B * H * T <= MAX_ROWS;
 }
 
@@ -267,6 +302,29 @@ export function decodeAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, 
   const [B, , T] = q.shape;
   const S = k.shape[2];
   return tf.tidy(() => run(DECODE_ATTENTION, { q, k, v, mask: tf.reshape(mask, [B, T, S]) }) as tf.Tensor4D);
+}
+
+/**
+ * decodeAttention with q projected from x [B, T, K] (nn.Linear weight [heads·D, K], or [K, heads·D]
+ * when inOut; no bias: with one the kernel would bind 9 storage buffers, over WebGPU's default 8 per
+ * stage) and RoPE'd (cos, sin [B, 1, T, D]) inside the same dispatch. Forward only.
+ */
+export function projectedDecodeAttention(
+  x: tf.Tensor,
+  proj: { w: tf.Tensor2D; inOut: boolean },
+  heads: number,
+  rope: { cos: tf.Tensor4D; sin: tf.Tensor4D },
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  mask: tf.Tensor,
+): tf.Tensor4D {
+  const [B, , S, D] = k.shape;
+  const K = x.shape[x.shape.length - 1]!;
+  const T = x.size / (B * K);
+  return tf.tidy(() => {
+    const inputs = { x: tf.reshape(x, [B * T, K]), w: proj.w, ...ropeInputs(B, T, D, rope), k, v, mask: tf.reshape(mask, [B, T, S]) };
+    return run(DECODE_ATTENTION, inputs, { heads, inOut: proj.inOut ? 1 : 0 }) as tf.Tensor4D;
+  });
 }
 
 /**

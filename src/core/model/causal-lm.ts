@@ -11,7 +11,7 @@ import { activation, applyRope, attend, attentionMask, embed, layerNorm, linear,
 import { Rng } from '../rng';
 import { installWasmSharedIdentity } from '../kernels/wasm-identity';
 import { fusedRmsNorm, fusedRopeHeads, fusedSwiGLU, webgpuFusedAvailable } from '../kernels/webgpu-fused';
-import { decodeKernelsUsable, gatedProjection, linearPlusResidual, projectAppendHeads } from '../kernels/webgpu-decode';
+import { decodeKernelsUsable, decodeRowsFit, gatedProjection, linearPlusResidual, projectAppendHeads, projectedDecodeAttention } from '../kernels/webgpu-decode';
 
 export interface HostTensor {
   shape: number[];
@@ -360,8 +360,8 @@ export class CausalLM {
   /**
    * llamaLayer for a decoding step on webgpu with no gradient recorded, through forward-only
    * kernels (kernels/webgpu-decode): keys and values projected and appended to the cache in one
-   * dispatch each, gate/up/SwiGLU in one, residual sums inside the o_proj and down_proj products.
-   * Same arithmetic.
+   * dispatch each, attention with the query's projection and RoPE in one, gate/up/SwiGLU in one,
+   * residual sums inside the o_proj and down_proj products. Same arithmetic.
    */
   private llamaDecodeLayer(
     x: tf.Tensor,
@@ -383,13 +383,16 @@ export class CausalLM {
       return b ? tf.add(res, linear(h, w(n), b, !inOut)) : linearPlusResidual(h, w(n), res, inOut);
     };
     const h = fusedRmsNorm(x, need('input_layernorm.weight') as tf.Tensor1D, c.normEps);
-    const q = fusedRopeHeads(proj(h, 'self_attn.q_proj'), cos, sin, B, T, c.numHeads, c.headDim);
     const projection = (n: string) => ({ w: w(n), bias: bias(n), inOut });
     const kAll = projectAppendHeads(h, projection('self_attn.k_proj'), cache.k, B, T, { cos, sin });
     const vAll = projectAppendHeads(h, projection('self_attn.v_proj'), cache.v, B, T);
     ks.push(kAll);
     vs.push(vAll);
-    const o = this.mergeHeads(attend(q, kAll, vAll, mask), B, T);
+    // With a q bias the fused kernel would bind 9 storage buffers, over WebGPU's default 8 per stage.
+    const attn = decodeRowsFit(B, c.numHeads, T) && !bias('self_attn.q_proj')
+      ? projectedDecodeAttention(h, projection('self_attn.q_proj'), c.numHeads, { cos, sin }, kAll, vAll, mask)
+      : attend(fusedRopeHeads(proj(h, 'self_attn.q_proj'), cos, sin, B, T, c.numHeads, c.headDim), kAll, vAll, mask);
+    const o = this.mergeHeads(attn, B, T);
     const x1 = plusProj(x, o, 'self_attn.o_proj');
     const h2 = fusedRmsNorm(x1, need('post_attention_layernorm.weight') as tf.Tensor1D, c.normEps);
     return plusProj(x1, gatedProjection(h2, w('mlp.gate_proj'), w('mlp.up_proj'), inOut), 'mlp.down_proj');
