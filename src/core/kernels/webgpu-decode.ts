@@ -1,9 +1,10 @@
 /**
  * Forward-only WebGPU kernels for decoding (no gradient is taken through a decode step), to cut
  * dispatches per token:
- *   attention     scale, q·kᵀ, + mask, softmax, ·v (5 dispatches)  → 1, one workgroup per query row
- *   cache append  RoPE-into-heads (or transpose) + concat           → 1, per k or v
- *   gate/up       two projections + SwiGLU (3 dispatches)           → 1
+ *   attention     [q projection, RoPE,] scale, q·kᵀ, + mask, softmax, ·v  → 1, a workgroup per query row
+ *   cache append  [projection,] RoPE-into-heads (or transpose), concat   → 1, per k or v
+ *   gate/up       two projections + SwiGLU                               → 1
+ *   residual      projection + add                                       → 1 (tfjs's fused matmul)
  * Callers take these only on webgpu with no gradient tape recording (decodeKernelsUsable); every
  * other forward runs the differentiable ops.
  */
