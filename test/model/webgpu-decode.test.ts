@@ -321,6 +321,45 @@ describe('dispatches per decode token on webgpu', () => {
   });
 });
 
+describe('decoding on webgpu past the folded-projection budget', () => {
+  it('takes tfjs matmuls for the projections, the attention and append kernels without them, and gives the full forward\'s last logits', async () => {
+    await initNodeBackend('webgpu');
+    const { FOLDED_PROJECTION_MACS } = await import('../../src/core/kernels/webgpu-decode');
+    // 64 rows × 2·1024 gate/up outputs × 160 inputs = 21 M multiply-adds; q: 64 × 2·160 × 160 = 3.3 M.
+    const config = parseConfig({ ...tinyConfig('llama'), hidden_size: 160, intermediate_size: 1024, num_attention_heads: 5, num_key_value_heads: 1, num_hidden_layers: 1 });
+    expect(64 * 2 * 1024 * 160).toBeGreaterThan(FOLDED_PROJECTION_MACS);
+    expect(64 * 2 * 160 * 160).toBeLessThanOrEqual(FOLDED_PROJECTION_MACS);
+    const before = tf.memory().numTensors;
+    const model = new CausalLM(config, randomWeights(config, 2));
+    const [B, S] = [64, 5];
+    const ids = Int32Array.from({ length: B * S }, (_, i) => 1 + ((i * 7) % (config.vocabSize - 1)));
+    const positions = Int32Array.from({ length: B * S }, (_, i) => i % S);
+    const ones = (n: number) => new Int32Array(n).fill(1);
+    const full = model.forward({ ids, batch: B, length: S, positions, attentionMask: ones(B * S), lastOnly: true });
+    const want = (await full.logits.array()).map((row) => row[0]!);
+    full.logits.dispose();
+    const rows = (from: number, len: number, src: Int32Array) => Int32Array.from({ length: B * len }, (_, i) => src[Math.floor(i / len) * S + from + (i % len)]!);
+    const pre = model.forward({ ids: rows(0, S - 1, ids), batch: B, length: S - 1, positions: rows(0, S - 1, positions), attentionMask: ones(B * (S - 1)), returnCache: true, lastOnly: true });
+    pre.logits.dispose();
+    let got: number[][] = [];
+    const names = await kernelsRun(async () => {
+      const step = model.forward({ ids: rows(S - 1, 1, ids), batch: B, length: 1, positions: rows(S - 1, 1, positions), attentionMask: ones(B * S), cache: pre.cache, lastOnly: true });
+      got = (await step.logits.array()).map((row) => row[0]!);
+      step.logits.dispose();
+    });
+    expect(names).toContain(DECODE_ATTENTION);
+    expect(names).toContain(APPEND_HEADS);
+    expect(names).not.toContain(GATED_PROJECTION);
+    expect(names).toContain('TabZeroSwiGLU');
+    let err = 0;
+    for (let b = 0; b < B; b++) err = Math.max(err, maxAbsDiff(got[b]!, want[b]!));
+    expect(err).toBeLessThan(1e-5);
+    for (const t of [...pre.cache!.keys, ...pre.cache!.values]) t.dispose();
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe('decode kernels stay out of training', () => {
   it('a forward under a gradient tape on webgpu runs none of them', async () => {
     await initNodeBackend('webgpu');

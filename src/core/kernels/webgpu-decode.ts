@@ -285,6 +285,21 @@ export function decodeKernelsUsable(): boolean {
   return (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth === 0;
 }
 
+/**
+ * Multiply-adds up to which a projection is folded into a kernel (one thread per output, each
+ * reading its weight row or column once per input row): there a dispatch's fixed cost (~10 µs)
+ * outweighs the naive product. Larger ones (a 135M-shaped model at batch 128: ~10⁸) go through
+ * tfjs's tiled matmul. Chosen by arithmetic, not measured on a GPU (none here): 2²⁴, ~17 M, takes
+ * the shipped model's decode at the RL test's 128 rows (gate/up: 128 × 768 × 128 = 12.6 M) and a
+ * 135M-shaped model's up to 8 rows.
+ */
+export const FOLDED_PROJECTION_MACS = 2 ** 24;
+
+/** Whether rows × outputs × inputs multiply-adds are few enough to fold into a kernel. */
+export function smallFoldedProjection(rows: number, outputs: number, inputs: number): boolean {
+  return rows * outputs * inputs <= FOLDED_PROJECTION_MACS;
+}
+
 /** Few query rows per (batch, head): decoding steps, where the products are tiny and dispatches dominate. */
 export const DECODE_MAX_QUERY_ROWS = 8;
 

@@ -11,7 +11,7 @@ import { activation, applyRope, attend, attentionMask, embed, layerNorm, linear,
 import { Rng } from '../rng';
 import { installWasmSharedIdentity } from '../kernels/wasm-identity';
 import { fusedRmsNorm, fusedRopeHeads, fusedSwiGLU, webgpuFusedAvailable } from '../kernels/webgpu-fused';
-import { decodeKernelsUsable, decodeRowsFit, gatedProjection, linearPlusResidual, projectAppendHeads, projectedDecodeAttention } from '../kernels/webgpu-decode';
+import { appendHeads, decodeKernelsUsable, decodeRowsFit, gatedProjection, linearPlusResidual, projectAppendHeads, projectedDecodeAttention, smallFoldedProjection } from '../kernels/webgpu-decode';
 
 export interface HostTensor {
   shape: number[];
@@ -384,18 +384,30 @@ export class CausalLM {
     };
     const h = fusedRmsNorm(x, need('input_layernorm.weight') as tf.Tensor1D, c.normEps);
     const projection = (n: string) => ({ w: w(n), bias: bias(n), inOut });
-    const kAll = projectAppendHeads(h, projection('self_attn.k_proj'), cache.k, B, T, { cos, sin });
-    const vAll = projectAppendHeads(h, projection('self_attn.v_proj'), cache.v, B, T);
+    // Projections folded into a kernel run as one thread per output: only where that is small work.
+    const rows = B * T;
+    const kvWidth = c.numKvHeads * c.headDim;
+    const append = (n: string, cached: tf.Tensor4D, rope?: { cos: tf.Tensor4D; sin: tf.Tensor4D }) =>
+      smallFoldedProjection(rows, 2 * kvWidth, c.hiddenSize)
+        ? projectAppendHeads(h, projection(n), cached, B, T, rope)
+        : appendHeads(proj(h, n), cached, B, T, rope);
+    const kAll = append('self_attn.k_proj', cache.k, { cos, sin });
+    const vAll = append('self_attn.v_proj', cache.v);
     ks.push(kAll);
     vs.push(vAll);
-    // With a q bias the fused kernel would bind 9 storage buffers, over WebGPU's default 8 per stage.
-    const attn = decodeRowsFit(B, c.numHeads, T) && !bias('self_attn.q_proj')
+    // Each query row projects its own head (and RoPE's partner half): rows · heads · 2D outputs.
+    // With a q bias the kernel would bind 9 storage buffers, over WebGPU's default 8 per stage.
+    const foldQ = decodeRowsFit(B, c.numHeads, T) && !bias('self_attn.q_proj') && smallFoldedProjection(rows, 2 * c.numHeads * c.headDim, c.hiddenSize);
+    const attn = foldQ
       ? projectedDecodeAttention(h, projection('self_attn.q_proj'), c.numHeads, { cos, sin }, kAll, vAll, mask)
       : attend(fusedRopeHeads(proj(h, 'self_attn.q_proj'), cos, sin, B, T, c.numHeads, c.headDim), kAll, vAll, mask);
     const o = this.mergeHeads(attn, B, T);
     const x1 = plusProj(x, o, 'self_attn.o_proj');
     const h2 = fusedRmsNorm(x1, need('post_attention_layernorm.weight') as tf.Tensor1D, c.normEps);
-    return plusProj(x1, gatedProjection(h2, w('mlp.gate_proj'), w('mlp.up_proj'), inOut), 'mlp.down_proj');
+    const gated = smallFoldedProjection(rows, 2 * c.intermediateSize, c.hiddenSize)
+      ? gatedProjection(h2, w('mlp.gate_proj'), w('mlp.up_proj'), inOut)
+      : fusedSwiGLU(proj(h2, 'mlp.gate_proj'), proj(h2, 'mlp.up_proj'));
+    return plusProj(x1, gated, 'mlp.down_proj');
   }
 
   private gpt2Body(ids: tf.Tensor1D, inp: ForwardInput, mask: tf.Tensor, ks: tf.Tensor4D[], vs: tf.Tensor4D[]): tf.Tensor {
