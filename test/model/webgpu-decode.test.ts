@@ -316,6 +316,9 @@ describe('dispatches per decode token on webgpu', () => {
     const n = await dispatchesOf(() => step(1));
     expect(n).toBe(8 * config.numLayers + 3);
     expect(n).toBeLessThanOrEqual(60);
+    // The RL test's rollout decodes 128 rows: every projection still folds (k/v, q with its RoPE partner, gate/up).
+    const { smallFoldedProjection } = await import('../../src/core/kernels/webgpu-decode');
+    for (const outputs of [2 * 2 * 32, 2 * 4 * 32, 2 * 384]) expect(smallFoldedProjection(128, outputs, 128)).toBe(true);
     for (const x of [...cache.keys, ...cache.values]) x.dispose();
     model.dispose();
   });
