@@ -88,6 +88,9 @@ async function main(): Promise<void> {
   const batch = packBatch(prompts, prompts.map((p) => p.slice(0, 8)), 0);
   const mask = tf.tensor2d(batch.completionMask, [batch.batch, batch.length]);
   const adv = tf.tensor1d([0.5, -0.5, 1, -1]);
+  // Counted on the host, as the update does: a loss without it reads the mask back synchronously.
+  const tokens = Math.max(1, batch.completionMask.reduce((a, b) => a + b, 0));
+  const normalizer = { sequences: batch.batch, tokens, windowTokens: tokens, accumulation: 1 };
   const vars = new Map(model.weights);
   const opt = new AdamW(vars, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
   let grads: Record<string, tf.Tensor> = {};
@@ -96,7 +99,7 @@ async function main(): Promise<void> {
       const { logprobs, entropy } = tokenLogProbs(model, batch, 1);
       const out = grpoLoss(
         { logprobs, oldLogprobs: null, refLogprobs: null, advantages: adv, mask, entropy },
-        lossOptions(validateConfig({ loss_type: 'dapo', beta: 0, max_completion_length: 8 })),
+        { ...lossOptions(validateConfig({ loss_type: 'dapo', beta: 0, max_completion_length: 8 })), normalizer },
       );
       Object.values(out.metrics).forEach((m) => m.dispose());
       return out.loss;

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LrSchedulerType } from './config';
+import { adamWMoment, adamWWeight, webgpuAdamWAvailable } from '../kernels/webgpu-adamw';
 
 export class NonFiniteError extends Error {
   constructor(
@@ -98,8 +99,19 @@ export class AdamW {
     const bc1 = 1 - b1 ** this.t;
     const bc2 = 1 - b2 ** this.t;
     const decays = this.opts.decays ?? defaultDecays;
+    // WebGPU: the same arithmetic in three dispatches per variable (kernels/webgpu-adamw).
+    const fused = webgpuAdamWAvailable();
     for (const [name, p] of this.vars) {
       tf.tidy(() => {
+        if (fused) {
+          const m = this.m.get(name)!;
+          const v = this.v.get(name)!;
+          m.assign(adamWMoment(m, grads[name]!, b1, clip, false));
+          v.assign(adamWMoment(v, grads[name]!, b2, clip, true));
+          const decay = wd > 0 && decays(name) ? 1 - lr * wd : 1;
+          p.assign(adamWWeight(p, m, v, { decay, bc1, bc2, eps, lr }));
+          return;
+        }
         const g = clip < 1 ? tf.mul(grads[name]!, clip) : grads[name]!;
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;

@@ -8,6 +8,7 @@
  * saved inputs (the backward pass is not per token). Other backends take the same ops unfused.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ropeHeadsGrad } from './webgpu-rope-grad';
 
 const RMSNORM = 'TabZeroRmsNorm';
 const ROPE_HEADS = 'TabZeroRopeHeads';
@@ -173,6 +174,7 @@ export function fusedRopeHeads(p: tf.Tensor, cos: tf.Tensor4D, sin: tf.Tensor4D,
       value: run(ROPE_HEADS, { p: tf.reshape(pi, [B * T, heads * D]), cos: c2, sin: s2 }, { batch: B, length: T, heads }),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [cos, sin] = saved as [tf.Tensor4D, tf.Tensor4D];
+        if (tf.getBackend() === 'webgpu') return tf.reshape(ropeHeadsGrad(dy, tf.reshape(cos, [B * T, D]), tf.reshape(sin, [B * T, D])), pi.shape);
         // sin repeats across the two halves, so rotate_half commutes with it: the adjoint of
         // x·cos + rot(x)·sin is dy·cos − rot(dy)·sin, i.e. RoPE with −sin.
         const half = D / 2;

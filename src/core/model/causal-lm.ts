@@ -11,6 +11,7 @@ import { activation, applyRope, attend, attentionMask, embed, layerNorm, linear,
 import { Rng } from '../rng';
 import { installWasmSharedIdentity } from '../kernels/wasm-identity';
 import { fusedRmsNorm, fusedRopeHeads, fusedSwiGLU, webgpuFusedAvailable } from '../kernels/webgpu-fused';
+import { appendHeads, decodeKernelsUsable, decodeRowsFit, gatedProjection, linearPlusResidual, projectAppendHeads, projectedDecodeAttention, smallFoldedProjection } from '../kernels/webgpu-decode';
 
 export interface HostTensor {
   shape: number[];
@@ -225,7 +226,7 @@ export class CausalLM {
       } else {
         x = this.llamaBody(ids, inp, mask, ks, vs);
       }
-      if (inp.lastOnly) x = tf.slice(x, [0, T - 1, 0], [-1, 1, -1]);
+      if (inp.lastOnly && T > 1) x = tf.slice(x, [0, T - 1, 0], [-1, 1, -1]);
       const tLen = inp.lastOnly ? 1 : T;
       const logits = tf.reshape(this.head(x, Boolean(inp.lastOnly)), [B, tLen, this.config.vocabSize]) as tf.Tensor3D;
       return { logits, ks, vs };
@@ -240,6 +241,8 @@ export class CausalLM {
   }
 
   private mergeHeads(x: tf.Tensor4D, B: number, T: number): tf.Tensor {
+    // One position: [B, heads, 1, D] already has [B, 1, heads·D]'s memory order.
+    if (T === 1) return tf.reshape(x, [B, T, -1]);
     return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, T, -1]);
   }
 
@@ -320,6 +323,7 @@ export class CausalLM {
       return t;
     };
     const lin = (h: tf.Tensor, n: string, bias: tf.Tensor | null) => linear(h, need(`${n}.weight`) as tf.Tensor2D, bias as tf.Tensor1D | null, !this.transposedLinear);
+    if (fused && cache && !c.qkNorm && (act === 'silu' || act === 'swish') && decodeKernelsUsable()) return this.llamaDecodeLayer(x, get, need, ctx, cache, ks, vs);
     // WebGPU runs the elementwise chains as single fused dispatches (see kernels/webgpu-fused).
     const norm = (h: tf.Tensor, n: string) => (fused ? fusedRmsNorm : rmsNorm)(h, need(n) as tf.Tensor1D, c.normEps);
     const h = norm(x, 'input_layernorm.weight');
@@ -351,6 +355,59 @@ export class CausalLM {
     const up = lin(h2, 'mlp.up_proj', null);
     const gated = fused && (act === 'silu' || act === 'swish') ? fusedSwiGLU(gateIn, up) : tf.mul(activation(act, gateIn), up);
     return tf.add(x, lin(gated, 'mlp.down_proj', null));
+  }
+
+  /**
+   * llamaLayer for a decoding step on webgpu with no gradient recorded, through forward-only
+   * kernels (kernels/webgpu-decode): keys and values projected and appended to the cache in one
+   * dispatch each, attention with the query's projection and RoPE in one, gate/up/SwiGLU in one,
+   * residual sums inside the o_proj and down_proj products. Same arithmetic.
+   */
+  private llamaDecodeLayer(
+    x: tf.Tensor,
+    get: (name: string) => tf.Tensor | null,
+    need: (name: string) => tf.Tensor,
+    ctx: { B: number; T: number; cos: tf.Tensor4D; sin: tf.Tensor4D; mask: tf.Tensor },
+    cache: { k: tf.Tensor4D; v: tf.Tensor4D },
+    ks: tf.Tensor4D[],
+    vs: tf.Tensor4D[],
+  ): tf.Tensor {
+    const c = this.config;
+    const { B, T, cos, sin, mask } = ctx;
+    const inOut = this.transposedLinear;
+    const w = (n: string) => need(`${n}.weight`) as tf.Tensor2D;
+    const bias = (n: string) => get(`${n}.bias`) as tf.Tensor1D | null;
+    const proj = (h: tf.Tensor, n: string) => linear(h, w(n), bias(n), !inOut);
+    const plusProj = (res: tf.Tensor, h: tf.Tensor, n: string) => {
+      const b = bias(n);
+      return b ? tf.add(res, linear(h, w(n), b, !inOut)) : linearPlusResidual(h, w(n), res, inOut);
+    };
+    const h = fusedRmsNorm(x, need('input_layernorm.weight') as tf.Tensor1D, c.normEps);
+    const projection = (n: string) => ({ w: w(n), bias: bias(n), inOut });
+    // Projections folded into a kernel run as one thread per output: only where that is small work.
+    const rows = B * T;
+    const kvWidth = c.numKvHeads * c.headDim;
+    const append = (n: string, cached: tf.Tensor4D, rope?: { cos: tf.Tensor4D; sin: tf.Tensor4D }) =>
+      smallFoldedProjection(rows, 2 * kvWidth, c.hiddenSize)
+        ? projectAppendHeads(h, projection(n), cached, B, T, rope)
+        : appendHeads(proj(h, n), cached, B, T, rope);
+    const kAll = append('self_attn.k_proj', cache.k, { cos, sin });
+    const vAll = append('self_attn.v_proj', cache.v);
+    ks.push(kAll);
+    vs.push(vAll);
+    // Each query row projects its own head (and RoPE's partner half): rows · heads · 2D outputs.
+    // With a q bias the kernel would bind 9 storage buffers, over WebGPU's default 8 per stage.
+    const foldQ = decodeRowsFit(B, c.numHeads, T) && !bias('self_attn.q_proj') && smallFoldedProjection(rows, 2 * c.numHeads * c.headDim, c.hiddenSize);
+    const attn = foldQ
+      ? projectedDecodeAttention(h, projection('self_attn.q_proj'), c.numHeads, { cos, sin }, kAll, vAll, mask)
+      : attend(fusedRopeHeads(proj(h, 'self_attn.q_proj'), cos, sin, B, T, c.numHeads, c.headDim), kAll, vAll, mask);
+    const o = this.mergeHeads(attn, B, T);
+    const x1 = plusProj(x, o, 'self_attn.o_proj');
+    const h2 = fusedRmsNorm(x1, need('post_attention_layernorm.weight') as tf.Tensor1D, c.normEps);
+    const gated = smallFoldedProjection(rows, 2 * c.intermediateSize, c.hiddenSize)
+      ? gatedProjection(h2, w('mlp.gate_proj'), w('mlp.up_proj'), inOut)
+      : fusedSwiGLU(proj(h2, 'mlp.gate_proj'), proj(h2, 'mlp.up_proj'));
+    return plusProj(x1, gated, 'mlp.down_proj');
   }
 
   private gpt2Body(ids: tf.Tensor1D, inp: ForwardInput, mask: tf.Tensor, ks: tf.Tensor4D[], vs: tf.Tensor4D[]): tf.Tensor {

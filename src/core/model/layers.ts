@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './types';
 import { UnsupportedModelError } from './errors';
 import { matMulPlain, preferTransposedProduct } from './matmul';
+import { decodeAttention, decodeAttentionFits, decodeKernelsUsable } from '../kernels/webgpu-decode';
 
 /** Large negative instead of -Infinity: a row with every key masked (a pad query) stays finite. */
 export const MASKED = -1e9;
@@ -148,6 +149,8 @@ export function attentionMask(keyMask: Int32Array, batch: number, length: number
  * stays as it is: its transposed form needs vᵀ, and transposing v costs what it saves.
  */
 export function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor): tf.Tensor4D {
+  // Decoding on webgpu (no gradient recorded): the whole chain below as one dispatch.
+  if (decodeKernelsUsable() && decodeAttentionFits(q)) return decodeAttention(q, k, v, mask);
   const [B, H, T, D] = q.shape;
   const Hkv = k.shape[1];
   const S = k.shape[2];
