@@ -6,7 +6,7 @@
  * SIMD build, the threaded build on 1 thread, and the threaded build at the app's thread count,
  * interleaved over rounds (the machine is shared: read the ranges).
  *
- *   npx tsx bench/browser-wasm-threads-update.ts [--rounds 3] [--reps 3] [--variants single,1,]
+ *   npx tsx bench/browser-wasm-threads-update.ts [--rounds 3] [--reps 3] [--variants single,1,] [--heap]
  */
 import { build, preview } from 'vite';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +17,8 @@ import { launchChromium } from '../test/helpers/chromium';
 const arg = (name: string, dflt: number) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : dflt);
 const rounds = arg('--rounds', 3);
 const reps = arg('--reps', 3);
+// --heap: instead of timing, how far each build's heap grows (MiB malloc'd before malloc fails).
+const heap = process.argv.includes('--heap');
 
 const root = resolve(import.meta.dirname, '..');
 const outDir = mkdtempSync(join(tmpdir(), 'tabzero-threads-bench-'));
@@ -42,7 +44,7 @@ try {
       page.on('request', (q) => void (q.url().endsWith('.wasm') && wasmFiles.push(q.url().split('/').pop()!)));
       page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
       page.on('console', (m) => void (m.type() === 'error' && console.log(`console error: ${m.text()}`)));
-      await page.goto(`${url}/bench/browser/grpo-update.html?reps=${reps}${v ? `&threads=${v}` : ''}`);
+      await page.goto(`${url}/bench/browser/grpo-update.html?reps=${reps}${v ? `&threads=${v}` : ''}${heap ? '&heap=1' : ''}`);
       const result = (await page.evaluate(() => (window as unknown as { result: Promise<unknown> }).result)) as { update_s?: number[]; threads?: number };
       const key = v === 'single' ? 'single-threaded build' : v ? `threaded build, pinned to ${v}, runs ${result.threads}` : `threaded build, app's count (${result.threads})`;
       (results[key] ??= []).push(...(result.update_s ?? []));
@@ -57,6 +59,7 @@ try {
 }
 const single = results['single-threaded build'] ?? [];
 for (const [k, t] of Object.entries(results)) {
+  if (t.length === 0) continue;
   const min = Math.min(...t);
   const max = Math.max(...t);
   const median = [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)]!;

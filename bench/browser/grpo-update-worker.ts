@@ -20,6 +20,13 @@ async function run(query: string): Promise<Record<string, unknown>> {
   setWasmPaths(new URL('/wasm/', location.origin).href);
   const failure = await startWasm(threads === 'single' ? 'single' : threads ? Number(threads) : undefined);
   if (failure) throw new Error(failure);
+  if (q.get('heap')) {
+    // How far this build's heap grows (malloc'd, untouched blocks), as bench/wasm-heap-chromium.ts.
+    const wasm = (tf.backend() as unknown as { wasm: { _malloc(n: number): number; HEAPU8: Uint8Array } }).wasm;
+    let total = 0;
+    for (let block = 2 ** 30; block >= 2 ** 20; block /= 2) while (wasm._malloc(block) !== 0) total += block;
+    return { threads: wasmThreads(), multithreadBuild: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'), mallocMiB: total / 2 ** 20 };
+  }
   const base = new URL('/models/tabzero-tiny/', location.origin).href;
   const config = parseConfig((await (await fetch(base + 'config.json')).json()) as Record<string, unknown>);
   const weights = parseSafetensors(new Uint8Array(await (await fetch(base + 'model.safetensors')).arrayBuffer()));

@@ -97,13 +97,14 @@ export async function setupWebGpu(): Promise<{ adapter: string; software: string
 }
 
 /**
- * tfjs-wasm's XNNPACK pool size: one thread per logical core, at most the 8 pthreads tfjs-wasm
- * starts with its module (more would be spawned mid-kernel, which a worker cannot wait for).
- * tfjs's own default is half the cores, which leaves a 2-core machine on one thread.
+ * tfjs-wasm's XNNPACK pool size: every logical core but one, which stays with the page, the
+ * browser and the garbage collector (a pool thread that loses its core stalls every parallel
+ * kernel at its barrier: on a loaded 2-core machine two threads measured slower than one), and at
+ * most the 8 pthreads tfjs-wasm starts with its module. tfjs's own default is half the cores.
  */
 export function wasmThreadCount(hardwareConcurrency: number | undefined): number {
   const cores = Number.isFinite(hardwareConcurrency) && hardwareConcurrency! >= 1 ? Math.floor(hardwareConcurrency!) : 1;
-  return Math.min(8, cores);
+  return Math.min(8, Math.max(1, cores - 1));
 }
 
 /** Set when the threaded build failed to start here: later starts (and recoveries) use one thread. */
