@@ -6,6 +6,9 @@ import type { PackedBatch } from './types';
 import type { CausalLM } from './causal-lm';
 import { EngineInputError } from './errors';
 import { chunkedTokenStats } from './vocab-chunked-logprobs';
+import { VOCAB_CHUNKED_MIN } from './vocab-chunked-threshold';
+
+export { VOCAB_CHUNKED_MIN };
 
 /**
  * Lay out prompt+completion pairs as [pad… prompt completion pad…]: prompts left-padded to the
@@ -47,13 +50,6 @@ export function packBatch(prompts: number[][], completions: number[][], padId: n
   }
   return { batch: B, length: L, ids, attentionMask, positions, completionMask };
 }
-
-/**
- * From this vocabulary size on, tokenLogProbs takes the row-blocked custom-gradient path
- * (vocab-chunked-logprobs.ts), which keeps no [B, T, V] intermediates on the tape. Below it the
- * plain formulation, whose saved tensors are small there and which measured no slower.
- */
-export const VOCAB_CHUNKED_MIN = 4096;
 
 /**
  * logprobs[b, t] = log softmax(logits[b, t-1] / temperature)[ids[b, t]] and entropy[b, t] the
