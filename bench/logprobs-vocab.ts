@@ -19,11 +19,14 @@ import '@tensorflow/tfjs';
 import { initNodeBackend } from '../src/cli/node-webgpu';
 import { chunkedTokenStats } from '../src/core/model/vocab-chunked-logprobs';
 import { Rng } from '../src/core/rng';
+import { installWasmSharedIdentity } from '../src/core/kernels/wasm-identity';
 
 const arg = (name: string, dflt: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1]! : dflt);
 const backend = arg('--backend', 'wasm') as 'wasm' | 'cpu';
 const reps = Number(arg('--reps', '3'));
 await initNodeBackend(backend);
+// As the app runs on wasm: saved tensors share their buffers (causal-lm.ts installs this).
+if (backend === 'wasm') installWasmSharedIdentity();
 
 function plain(z: tf.Tensor2D, y: tf.Tensor1D, V: number): tf.Tensor2D {
   const logp = tf.logSoftmax(z);

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName, BackendReport } from './domain';
+import { installWasmContiguousSlice } from './kernels/wasm-slice';
 
 export type { BackendName, BackendReport };
 
@@ -166,11 +167,18 @@ async function withReportedCores<T>(cores: number, f: () => Promise<T>): Promise
 /**
  * Starts tfjs-wasm: the threaded SIMD build where this context is cross-origin isolated, on
  * `threads` threads (default wasmThreadCount(hardwareConcurrency)), else the single-threaded SIMD
- * build; 'single' asks for the latter. When the threaded build fails to start (a host serving the
+ * build; 'single' asks for the latter. Its Slice is then replaced by kernels/wasm-slice.ts's.
+ * When the threaded build fails to start (a host serving the
  * worker script without COEP, a browser refusing nested workers) it falls back to one thread, for
  * this start and every later one. Returns why wasm could not start, or null.
  */
 export async function startWasm(threads?: number | 'single'): Promise<string | null> {
+  const failure = await startWasmBuild(threads);
+  if (!failure) installWasmContiguousSlice();
+  return failure;
+}
+
+async function startWasmBuild(threads?: number | 'single'): Promise<string | null> {
   const threaded = threads !== 'single' && wasmThreadsAvailable();
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', threaded);
   if (!threaded) return setOnce('wasm');

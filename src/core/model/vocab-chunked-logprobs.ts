@@ -5,13 +5,15 @@
  * they dominate the update's memory. Here one custom-gradient op keeps only the logits and three
  * numbers a row (log-sum-exp, entropy, target); forward and backward walk blocks of rows, so their
  * temporaries are one block of [rows, V] each. The backward is d/ds = dyLp·(onehot − p) −
- * dyH·p·(log p + H), divided by the temperature.
+ * dyH·p·(log p + H), divided by the temperature; the one-hot term is a scatter at each row's
+ * target rather than a [rows, V] one-hot.
  *
  * Blocks are of rows, each over the whole vocabulary: a block of rows is a contiguous slice (a
  * block of vocabulary columns would be a strided copy), and one row of even 152k tokens is 0.6 MB,
  * so a whole-vocabulary block needs no running log-sum-exp across chunks.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { installWasmContiguousSlice } from '../kernels/wasm-slice';
 
 /** Bytes of one block's [rows, V] float32 temporaries; a few of them are alive at once. */
 export const BLOCK_BYTES = 8 * 2 ** 20;
@@ -19,6 +21,11 @@ export const BLOCK_BYTES = 8 * 2 ** 20;
 /** Rows per block at vocabulary V: as many as fit BLOCK_BYTES, at least one. */
 export function rowsPerBlock(V: number, blockBytes = BLOCK_BYTES): number {
   return Math.max(1, Math.floor(blockBytes / (4 * V)));
+}
+
+/** Rows r0 … r0+n−1 of x: contiguous, so a copy of those rows alone (on wasm with wasm-slice.ts). */
+function rowBlock(x: tf.Tensor2D, r0: number, n: number): tf.Tensor2D {
+  return tf.slice(x, [r0, 0], [n, x.shape[1]]);
 }
 
 function blocks(N: number, R: number): [number, number][] {
@@ -37,6 +44,8 @@ export function chunkedTokenStats(logits: tf.Tensor2D, targets: tf.Tensor1D, tem
   const [N, V] = logits.shape;
   if (targets.shape[0] !== N) throw new Error(`chunkedTokenStats: ${N} rows of logits but ${targets.shape[0]} targets`);
   const R = rowsPerBlock(V, blockBytes);
+  // tfjs-wasm's own Slice copies the whole logits for every block.
+  if (tf.getBackend() === 'wasm') installWasmContiguousSlice();
   const scaled = (x: tf.Tensor2D) => (temperature === 1 ? x : tf.div(x, temperature));
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const lg = args[0] as tf.Tensor2D;
@@ -45,7 +54,7 @@ export function chunkedTokenStats(logits: tf.Tensor2D, targets: tf.Tensor1D, tem
     const stats = tf.tidy(() => {
       const parts = blocks(N, R).map(([r0, n]) =>
         tf.tidy(() => {
-          const s = scaled(tf.slice(lg, [r0, 0], [n, V]));
+          const s = scaled(rowBlock(lg, r0, n));
           const m = tf.max(s, -1, true);
           const d = tf.sub(s, m);
           const e = tf.exp(d);
@@ -72,20 +81,23 @@ export function chunkedTokenStats(logits: tf.Tensor2D, targets: tf.Tensor1D, tem
         const [zs, ts, st] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor2D];
         const parts = blocks(N, R).map(([r0, n]) =>
           tf.tidy(() => {
-            const s = scaled(tf.slice(zs, [r0, 0], [n, V]));
+            const s = scaled(rowBlock(zs, r0, n));
             const row = tf.slice(st, [r0, 0], [n, 3]);
             const ent = tf.slice(row, [0, 1], [n, 1]);
             const lse = tf.slice(row, [0, 2], [n, 1]);
             const d = tf.slice(dy, [r0, 0], [n, 2]);
             const dLp = tf.slice(d, [0, 0], [n, 1]);
             const dH = tf.slice(d, [0, 1], [n, 1]);
+            // −p·(dyLp + dyH·(log p + H)) as p·(a + b·log p) with per-row a = −dyLp − dyH·H and
+            // b = −dyH: five passes over the block; then + dyLp at each row's target.
+            const a = tf.neg(tf.add(dLp, tf.mul(dH, ent)));
+            const b = tf.neg(dH);
             const logp = tf.sub(s, lse);
-            const p = tf.exp(logp);
-            // int32 then cast: tfjs-wasm's OneHot leaves a float32 output all zeros.
-            const onehot = tf.cast(tf.oneHot(tf.slice(ts, [r0], [n]), V), 'float32');
-            // dyLp·onehot − p·(dyLp + dyH·(log p + H))
-            const g = tf.sub(tf.mul(onehot, dLp), tf.mul(p, tf.add(dLp, tf.mul(dH, tf.add(logp, ent)))));
-            return temperature === 1 ? g : tf.div(g, temperature);
+            const g = tf.mul(tf.exp(logp), tf.add(a, tf.mul(logp, b)));
+            const at = tf.stack([tf.range(0, n, 1, 'int32'), tf.slice(ts, [r0], [n])], 1) as tf.Tensor2D;
+            const updated = tf.add(tf.gatherND(g, at), tf.reshape(dLp, [n]));
+            const out = tf.tensorScatterUpdate(g, at, updated);
+            return temperature === 1 ? out : tf.div(out, temperature);
           }),
         );
         if (parts.length === 1) return parts[0]!;
