@@ -4,10 +4,12 @@
  * plain log-softmax head. A file of its own so that the memory estimate (also used by the page)
  * can read it without importing tfjs.
  *
- * Measured (bench/logprobs-vocab.ts, wasm, head forward + backward): at V = 4096 and the update's
- * micro-batch of 32 × 156 positions, the plain head peaks at 1.6 GB (21 logit sizes, more than a
- * tab can count on) against 0.31 GB, for 1.3–1.7× its time; at the shipped model's 384 tokens the
- * two take the same time and the head is a few percent of the update, so the plain head, whose
- * results the shipped model's runs were measured with, stays there.
+ * Measured (bench/logprobs-vocab.ts, wasm, head forward + backward, plain vs row-blocked): at
+ * V = 4096 and the update's micro-batch of 32 × 156 positions the plain head peaks at 1.6 GB (21
+ * logit sizes, more than a tab can count on) against 0.31 GB, and takes 2.3–3.2 s against
+ * 1.0–1.7 s. At the shipped model's 384 tokens the row-blocked head also measured faster
+ * (0.14–0.18 s against 0.25–0.42 s) and leaner (67 against 154 MB at its peak), but the head is a
+ * few percent of that update and the shipped model's runs and their recorded trajectories were
+ * made with the plain head, so it stays there until the RL test has run with the other one.
  */
 export const VOCAB_CHUNKED_MIN = 4096;
