@@ -167,10 +167,10 @@ async function withReportedCores<T>(cores: number, f: () => Promise<T>): Promise
 /**
  * Starts tfjs-wasm: the threaded SIMD build where this context is cross-origin isolated, on
  * `threads` threads (default wasmThreadCount(hardwareConcurrency)), else the single-threaded SIMD
- * build; 'single' asks for the latter. Its Slice is then replaced by kernels/wasm-slice.ts's.
- * When the threaded build fails to start (a host serving the
- * worker script without COEP, a browser refusing nested workers) it falls back to one thread, for
- * this start and every later one. Returns why wasm could not start, or null.
+ * build; 'single' asks for the latter. When the threaded build fails to start (a host serving
+ * the worker script without COEP, a browser refusing nested workers) it falls back to the
+ * single-threaded build, for this start and every later one. Its Slice is then replaced by
+ * kernels/wasm-slice.ts's. Returns why wasm could not start, or null.
  */
 export async function startWasm(threads?: number | 'single'): Promise<string | null> {
   const failure = await startWasmBuild(threads);

@@ -25,6 +25,7 @@ export function rowsPerBlock(V: number, blockBytes = BLOCK_BYTES): number {
 
 /** Rows r0 … r0+n−1 of x: contiguous, so a copy of those rows alone (on wasm with wasm-slice.ts). */
 function rowBlock(x: tf.Tensor2D, r0: number, n: number): tf.Tensor2D {
+  if (r0 === 0 && n === x.shape[0]) return x;
   return tf.slice(x, [r0, 0], [n, x.shape[1]]);
 }
 
