@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+import { tfjsWasmPthreadSource } from './config/tfjs-wasm-pthread-source';
 
 const TRAINING_WORKER = resolve(import.meta.dirname, 'src/worker/training-worker.ts');
 
@@ -61,8 +62,10 @@ export const ISOLATION_HEADERS = {
 };
 
 export default defineConfig({
-  plugins: [react(), tfjsWasmFiles()],
-  worker: { format: 'es', plugins: () => [trainingWorkerStub()] },
+  // tfjs-wasm's pthread script, made minification-proof, in the page, the worker bundle and dev's pre-bundled deps.
+  plugins: [react(), tfjsWasmFiles(), tfjsWasmPthreadSource()],
+  worker: { format: 'es', plugins: () => [trainingWorkerStub(), tfjsWasmPthreadSource()] },
+  optimizeDeps: { rolldownOptions: { plugins: [tfjsWasmPthreadSource()] } },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
   server: { host: '127.0.0.1', port: 5173, headers: ISOLATION_HEADERS },
   preview: { host: '127.0.0.1', port: 4173, headers: ISOLATION_HEADERS },

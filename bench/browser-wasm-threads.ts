@@ -2,8 +2,8 @@
  * Multi-threaded tfjs-wasm in Chromium: vite's dev server (this repository's vite.config.ts, with
  * its cross-origin isolation headers) serves bench/browser/wasm-threads.html; the page reports
  * whether it is isolated, which .wasm it fetched, the threads tfjs-wasm runs, and 2-D product
- * GFLOP/s at the default thread count and pinned to 1 and 2 threads, in the same run. tfjs-wasm
- * sizes its pool to half the logical cores (1 to 4), so a 2-core machine stays on one thread.
+ * GFLOP/s with the single-threaded build, the threaded build pinned to 1 thread and at the app's
+ * thread count (src/core/backend.ts's startWasm), in the same run.
  *
  *   npx tsx bench/browser-wasm-threads.ts
  */
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const chromium = await launchChromium({ webgpu: false });
   console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   try {
-    for (const q of ['', '?threads=1', '?threads=2']) {
+    for (const q of ['?threads=single', '?threads=1', '']) {
       const ctx = await chromium.newContext();
       const page = await ctx.newPage();
       const wasmFiles: string[] = [];
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
       page.on('worker', (w) => wasmFiles.push(`worker:${w.url().slice(0, 60)}`));
       await page.goto(base + q);
       const result = await page.evaluate(() => (window as unknown as { result: Promise<unknown> }).result);
-      console.log(JSON.stringify({ query: q || '(default threads)', ...(result as object), fetched: wasmFiles }));
+      console.log(JSON.stringify({ query: q || "(the app's thread count)", ...(result as object), fetched: wasmFiles }));
       await ctx.close();
     }
   } finally {

@@ -1,10 +1,12 @@
 /**
  * Page for bench/browser-wasm-threads.ts: is the page cross-origin isolated, which tfjs-wasm build
  * loaded, with how many threads, and GFLOP/s of 2-D products at the shipped model's update shapes.
- * ?threads=N pins the thread count (1 = the single-threaded speed in the same build).
+ * ?threads=N pins the thread count (1 = the single-threaded speed in the same build), ?threads=single
+ * the single-threaded build; without it, the app's choice (src/core/backend.ts's startWasm).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { startWasm } from '../../src/core/backend';
 
 async function gflops(m: number, k: number, n: number, reps: number): Promise<number> {
   const a = tf.randomNormal([m, k]);
@@ -25,10 +27,9 @@ async function gflops(m: number, k: number, n: number, reps: number): Promise<nu
 
 async function main(): Promise<Record<string, unknown>> {
   const threads = new URLSearchParams(location.search).get('threads');
-  if (threads) setThreadsCount(Number(threads));
   setWasmPaths('/wasm/');
-  await tf.setBackend('wasm');
-  await tf.ready();
+  const failure = await startWasm(threads === 'single' ? 'single' : threads ? Number(threads) : undefined);
+  if (failure) throw new Error(failure);
   return {
     crossOriginIsolated: self.crossOriginIsolated,
     multithreadSupport: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'),

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { setupWebGpu, trySet } from './backend';
+import { setupWebGpu, trySet, wasmThreads } from './backend';
 import type { BackendName, BackendReport, BackendTiming } from './domain';
 
 export interface ChooseOptions {
@@ -140,6 +140,7 @@ export async function chooseBackend(opts: ChooseOptions = {}): Promise<BackendRe
     // The page's banner for "not on the GPU": the measured reason is the one to act on.
     fallbackReason: name === 'webgpu' ? null : why,
     softwareAdapter: software !== null,
+    ...(name === 'wasm' ? { wasmThreads: wasmThreads() ?? 1 } : {}),
     timings,
     why,
   };

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from './domain';
-import { useSingleThreadedWasm } from './backend';
+import { startWasm } from './backend';
 
 /** What a wasm module throws when it runs out of memory, or is dead after that. */
 const ABORT = /Aborted\(|table index is out of bounds|memory access out of bounds|Array buffer allocation failed|Maximum memory size exceeded|Cannot enlarge memory/;
@@ -21,12 +21,20 @@ export function isBackendAbort(e: unknown): boolean {
 export async function recreateBackend(name: BackendName): Promise<void> {
   const engine = tf.engine() as unknown as { registry: Record<string, { dispose(): void }>; reset(): void };
   // Disposing a dead module aborts again: skip it, its memory goes with the instance.
-  for (const b of Object.values(engine.registry)) b.dispose = () => undefined;
+  for (const b of Object.values(engine.registry)) {
+    // The threaded build's pthreads hold the dead module's memory alive: stop them.
+    try {
+      (b as { wasm?: { PThread?: { terminateAllThreads(): void } } }).wasm?.PThread?.terminateAllThreads();
+    } catch {
+      // a module that cannot even stop its threads is gone with the instance anyway
+    }
+    b.dispose = () => undefined;
+  }
   const prod = tf.env().getBool('PROD');
   engine.reset();
   // reset() also clears flags; keep the ones the app set.
   tf.env().set('PROD', prod);
-  if (name === 'wasm') useSingleThreadedWasm();
-  if (!(await tf.setBackend(name))) throw new Error(`the ${name} backend could not be started again after it ran out of memory; reload the page`);
+  const failure = name === 'wasm' ? await startWasm() : (await tf.setBackend(name)) ? null : 'failed';
+  if (failure) throw new Error(`the ${name} backend could not be started again after it ran out of memory; reload the page`);
   await tf.ready();
 }

@@ -4,8 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName, BackendReport } from './domain';
+import { installWasmContiguousSlice } from './kernels/wasm-slice';
 
 export type { BackendName, BackendReport };
 
@@ -97,19 +98,40 @@ export async function setupWebGpu(): Promise<{ adapter: string; software: string
 }
 
 /**
- * tfjs-wasm's threaded build starts its pthread workers from the source text of its module factory
- * (`Function.prototype.toString`), which stops working once a bundler minifies that factory: its
- * body then names outer identifiers the worker does not have, and the production build's training
- * worker dies with "ReferenceError: e is not defined". The single-threaded SIMD build has no such
- * dependency, so it is used everywhere (in Node tfjs-wasm is single-threaded anyway).
+ * tfjs-wasm's XNNPACK pool size: every logical core but one, which stays with the page, the
+ * browser and the garbage collector (a pool thread that loses its core stalls every parallel
+ * kernel at its barrier: on a loaded 2-core machine two threads measured slower than one), and at
+ * most the 8 pthreads tfjs-wasm starts with its module. tfjs's own default is half the cores.
  */
-export function useSingleThreadedWasm(): void {
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+export function wasmThreadCount(hardwareConcurrency: number | undefined): number {
+  const cores = Number.isFinite(hardwareConcurrency) && hardwareConcurrency! >= 1 ? Math.floor(hardwareConcurrency!) : 1;
+  return Math.min(8, Math.max(1, cores - 1));
 }
 
-export async function trySet(name: BackendName): Promise<string | null> {
+/** Set when the threaded build failed to start here: later starts (and recoveries) use one thread. */
+let threadsFailed = false;
+
+/**
+ * Whether this context may run tfjs-wasm's threaded build: SharedArrayBuffer needs cross-origin
+ * isolation (the page and the worker served with COOP/COEP); Node's tfjs-wasm has no threads.
+ */
+export function wasmThreadsAvailable(): boolean {
+  const g = globalThis as { crossOriginIsolated?: boolean; SharedArrayBuffer?: unknown; process?: { versions?: { node?: string } } };
+  if (g.process?.versions?.node) return false;
+  return g.crossOriginIsolated === true && typeof g.SharedArrayBuffer === 'function' && !threadsFailed;
+}
+
+/** The threads tfjs-wasm runs kernels on, or null when the wasm backend has not started. */
+export function wasmThreads(): number | null {
   try {
-    if (name === 'wasm') useSingleThreadedWasm();
+    return getThreadsCount();
+  } catch {
+    return null;
+  }
+}
+
+async function setOnce(name: BackendName): Promise<string | null> {
+  try {
     const ok = await tf.setBackend(name);
     if (!ok) return `the ${name} backend failed to initialise`;
     await tf.ready();
@@ -117,6 +139,61 @@ export async function trySet(name: BackendName): Promise<string | null> {
   } catch (e) {
     return `the ${name} backend failed to initialise (${(e as Error).message})`;
   }
+}
+
+/**
+ * tfjs-wasm sizes its pool as min(requested, navigator.hardwareConcurrency / 2), read once while
+ * its module starts, so a 2-core machine gets one thread whatever is asked. The module reads the
+ * count through the navigator of the context it starts in; it sees `cores` while `f` starts it.
+ */
+async function withReportedCores<T>(cores: number, f: () => Promise<T>): Promise<T> {
+  const nav = (globalThis as { navigator?: object }).navigator;
+  let shadowed = false;
+  try {
+    if (nav) {
+      Object.defineProperty(nav, 'hardwareConcurrency', { value: cores, configurable: true });
+      shadowed = true;
+    }
+  } catch {
+    // a navigator that refuses the property: tfjs's own cap applies
+  }
+  try {
+    return await f();
+  } finally {
+    if (shadowed) delete (nav as { hardwareConcurrency?: number }).hardwareConcurrency;
+  }
+}
+
+/**
+ * Starts tfjs-wasm: the threaded SIMD build where this context is cross-origin isolated, on
+ * `threads` threads (default wasmThreadCount(hardwareConcurrency)), else the single-threaded SIMD
+ * build; 'single' asks for the latter. When the threaded build fails to start (a host serving
+ * the worker script without COEP, a browser refusing nested workers) it falls back to the
+ * single-threaded build, for this start and every later one. Its Slice is then replaced by
+ * kernels/wasm-slice.ts's. Returns why wasm could not start, or null.
+ */
+export async function startWasm(threads?: number | 'single'): Promise<string | null> {
+  const failure = await startWasmBuild(threads);
+  if (!failure) installWasmContiguousSlice();
+  return failure;
+}
+
+async function startWasmBuild(threads?: number | 'single'): Promise<string | null> {
+  const threaded = threads !== 'single' && wasmThreadsAvailable();
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', threaded);
+  if (!threaded) return setOnce('wasm');
+  const n = typeof threads === 'number' ? threads : wasmThreadCount((globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency);
+  setThreadsCount(n);
+  const failure = await withReportedCores(2 * n, () => setOnce('wasm'));
+  if (!failure) return null;
+  threadsFailed = true;
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  return setOnce('wasm');
+}
+
+export async function trySet(name: BackendName): Promise<string | null> {
+  if (name !== 'wasm' || tf.engine().registry['wasm']) return setOnce(name);
+  return startWasm();
 }
 
 const SLOWER: Record<BackendName, string> = { webgpu: '', wasm: 'which is slower', cpu: 'which is much slower' };
@@ -151,6 +228,7 @@ export async function initBackend(preferred: BackendName = 'webgpu', opts: { was
       adapter,
       fallbackReason: reasons.length ? `${reasons.join('; ')}; using ${name}, ${SLOWER[name]}.` : null,
       ...(name === 'webgpu' ? { softwareAdapter: software !== null } : {}),
+      ...(name === 'wasm' ? { wasmThreads: wasmThreads() ?? 1 } : {}),
     };
   }
   throw new Error(`No tfjs backend could be initialised: ${reasons.join('; ')}.`);

@@ -22,6 +22,8 @@ export interface BackendReport {
   fallbackReason: string | null;
   /** True when the WebGPU adapter is a software renderer (SwiftShader, llvmpipe, ...). */
   softwareAdapter?: boolean;
+  /** On wasm: the threads its kernels run on (1 for the single-threaded build). */
+  wasmThreads?: number;
   /** The measurement the choice was made on, one entry per backend tried. */
   timings?: BackendTiming[];
   /** One line saying why this backend was chosen ("WebGPU adapter is a software renderer (SwiftShader): wasm is 20× faster here"). */

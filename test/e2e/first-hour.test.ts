@@ -92,6 +92,10 @@ async function firstHour(server: AppServer, serverName: string, mode: WebGpuMode
       const t0 = Date.now();
       const wasmFiles: string[] = [];
       page.on('request', (r) => void (r.url().endsWith('.wasm') && wasmFiles.push(r.url().split('/').pop()!)));
+      // Errors of the page and of every worker (the training worker and tfjs-wasm's pthreads).
+      const pageErrors: string[] = [];
+      page.on('pageerror', (e) => void pageErrors.push(e.message));
+      page.on('console', (m) => void (m.type() === 'error' && pageErrors.push(m.text())));
       const response = await page.goto(`${server.url}/`);
       // Served cross-origin isolated (vite.config.ts), as the threaded wasm build needs.
       expect(response!.headers()['cross-origin-opener-policy']).toBe('same-origin');
@@ -109,9 +113,14 @@ async function firstHour(server: AppServer, serverName: string, mode: WebGpuMode
       expect(why ?? '', 'the badge says why this backend').toMatch(/\S/);
       if (mode === 'swiftshader') expect(why ?? '').toMatch(/swiftshader|software/i);
       expect(await page.getByTestId('backend-badge').getAttribute('class')).not.toMatch(/backend-webgpu/);
-      // The single-threaded SIMD build: the threaded one dies once minified (src/core/backend.ts).
-      expect(wasmFiles).toContain('tfjs-backend-wasm-simd.wasm');
-      expect(wasmFiles).not.toContain('tfjs-backend-wasm-threaded-simd.wasm');
+      // Isolated, so the worker runs tfjs-wasm's threaded SIMD build, also once minified
+      // (config/tfjs-wasm-pthread-source.ts), and its pthreads start: no fallback to one thread.
+      expect(wasmFiles).toContain('tfjs-backend-wasm-threaded-simd.wasm');
+      expect(wasmFiles).not.toContain('tfjs-backend-wasm-simd.wasm');
+      expect(pageErrors.filter((e) => /is not defined|pthread|worker/i.test(e)), 'no pthread worker errors').toEqual([]);
+      // Every logical core but one (1 to 8; src/core/backend.ts's wasmThreadCount), as started.
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      expect(backend?.wasmThreads, 'the threads tfjs-wasm runs on').toBe(Math.min(8, Math.max(1, cores - 1)));
 
       // Start with the default preset; pause while step 1 runs so the run stops (and saves) after it.
       // A page that reloads itself during a run (vite finding a dependency late) loses the run.

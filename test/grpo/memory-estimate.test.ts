@@ -29,6 +29,13 @@ const other = parseConfig({
   bos_token_id: 1, eos_token_id: 2, pad_token_id: 0,
 });
 
+// A vocabulary past VOCAB_CHUNKED_MIN, so the update takes the row-blocked log-prob head.
+const bigVocab = parseConfig({
+  model_type: 'llama', vocab_size: 16384, hidden_size: 64, intermediate_size: 176, num_hidden_layers: 2,
+  num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256, tie_word_embeddings: true,
+  bos_token_id: 1, eos_token_id: 2, pad_token_id: 0,
+});
+
 beforeAll(async () => {
   await initNodeBackend('wasm');
 });
@@ -46,6 +53,7 @@ describe('update memory estimate', () => {
     ['shipped model, whole batch', shipped, { rows: 16, micro: 16, prompt: 40, completion: 40 }],
     ['shipped model, two micro-batches, longer', shipped, { rows: 16, micro: 8, prompt: 50, completion: 96 }],
     ['another shape, KL reference, two passes', other, { rows: 12, micro: 6, prompt: 30, completion: 60, beta: 0.04, numIterations: 2 }],
+    ['a 16k vocabulary (the row-blocked head)', bigVocab, { rows: 8, micro: 4, prompt: 20, completion: 40 }],
   ];
   it.each(cases)('matches the measured peak on wasm: %s', async (_name, config, s) => {
     const before = tf.memory().numTensors;

@@ -8,6 +8,7 @@
  * tf.profile's measured peak (test/grpo/memory-estimate.test.ts).
  */
 import type { ModelConfig } from '../model/types';
+import { VOCAB_CHUNKED_MIN } from '../model/vocab-chunked-threshold';
 
 export interface UpdateShape {
   /** Completions in the step: prompts_per_step × num_generations. */
@@ -56,7 +57,11 @@ export function estimateUpdateBytes(c: ModelConfig, s: UpdateShape): UpdateEstim
   const L = s.promptLength + s.completionLength;
   const { perPosition, perKey } = perLayer(c);
   // Head: final norm, logits, log-softmax (with its max-shifted and exp intermediates), the entropy's softmax and product.
-  const head = 4 * c.hiddenSize + 6 * c.vocabSize;
+  // From VOCAB_CHUNKED_MIN on, the row-blocked head keeps the logits and one saved copy, and its
+  // backward the logits' gradient twice (blocks, then joined); with the output projection's own
+  // backward the update peaks at ~9.5 logit sizes of activations (a 16k vocabulary, wasm: test/grpo/
+  // memory-estimate.test.ts) against 24 for the plain head, so 2.4 × BACKWARD_FACTOR.
+  const head = 4 * c.hiddenSize + (c.vocabSize >= VOCAB_CHUNKED_MIN ? 2.4 : 6) * c.vocabSize;
   // tf.variableGrads keeps every forward tensor for the backward pass, and the backward pass runs
   // in one tidy scope that keeps every gradient it computes until the micro-batch ends: measured,
   // the peak is BACKWARD_FACTOR times the forward's own tensors (test/grpo/memory-estimate.test.ts).

@@ -5,6 +5,10 @@ import '@tensorflow/tfjs';
 import type { PackedBatch } from './types';
 import type { CausalLM } from './causal-lm';
 import { EngineInputError } from './errors';
+import { chunkedTokenStats } from './vocab-chunked-logprobs';
+import { VOCAB_CHUNKED_MIN } from './vocab-chunked-threshold';
+
+export { VOCAB_CHUNKED_MIN };
 
 /**
  * Lay out prompt+completion pairs as [pad… prompt completion pad…]: prompts left-padded to the
@@ -51,30 +55,51 @@ export function packBatch(prompts: number[][], completions: number[][], padId: n
  * logprobs[b, t] = log softmax(logits[b, t-1] / temperature)[ids[b, t]] and entropy[b, t] the
  * entropy of that distribution, for t ≥ 1; both 0 at t = 0. Shapes [B, L].
  * Differentiable inside tf.variableGrads; the caller disposes both tensors.
+ * `chunked` forces one formulation (default: by vocabulary size, VOCAB_CHUNKED_MIN).
  */
-export function tokenLogProbs(model: CausalLM, batch: PackedBatch, temperature = 1): { logprobs: tf.Tensor2D; entropy: tf.Tensor2D } {
+export function tokenLogProbs(model: CausalLM, batch: PackedBatch, temperature = 1, opts: { chunked?: boolean } = {}): { logprobs: tf.Tensor2D; entropy: tf.Tensor2D } {
   if (!(temperature > 0)) throw new EngineInputError(`tokenLogProbs: temperature must be > 0 (got ${temperature}).`);
   const { batch: B, length: L } = batch;
   if (L < 2) {
     return { logprobs: tf.zeros([B, L]) as tf.Tensor2D, entropy: tf.zeros([B, L]) as tf.Tensor2D };
   }
   const V = model.config.vocabSize;
+  const chunked = opts.chunked ?? V >= VOCAB_CHUNKED_MIN;
   const { logits } = model.forward({ ids: batch.ids, batch: B, length: L, positions: batch.positions, attentionMask: batch.attentionMask });
-  const out = tf.tidy(() => {
-    let scaled: tf.Tensor = tf.slice(logits, [0, 0, 0], [B, L - 1, V]);
-    if (temperature !== 1) scaled = tf.div(scaled, temperature);
-    const logp = tf.logSoftmax(scaled);
-    // One-hot product instead of a gather: its gradient needs no UnsortedSegmentSum (absent on wasm).
-    const targets = tf.slice(tf.tensor2d(batch.ids, [B, L], 'int32'), [0, 1], [B, L - 1]);
-    const onehot = tf.oneHot(targets, V);
-    const lp = tf.sum(tf.mul(logp, onehot), -1);
-    const ent = tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1));
-    const zero = tf.zeros([B, 1]);
-    return {
-      logprobs: tf.concat([zero, lp], 1) as tf.Tensor2D,
-      entropy: tf.concat([zero, ent], 1) as tf.Tensor2D,
-    };
-  });
+  const out = tf.tidy(() => (chunked ? chunkedHead(logits, batch, temperature) : plainHead(logits, batch, temperature)));
   logits.dispose();
   return out;
+}
+
+type Head = { logprobs: tf.Tensor2D; entropy: tf.Tensor2D };
+
+function plainHead(logits: tf.Tensor, batch: PackedBatch, temperature: number): Head {
+  const { batch: B, length: L } = batch;
+  const V = logits.shape[2]!;
+  let scaled: tf.Tensor = tf.slice(logits, [0, 0, 0], [B, L - 1, V]);
+  if (temperature !== 1) scaled = tf.div(scaled, temperature);
+  const logp = tf.logSoftmax(scaled);
+  // One-hot product instead of a gather: its gradient needs no UnsortedSegmentSum (absent on wasm).
+  const targets = tf.slice(tf.tensor2d(batch.ids, [B, L], 'int32'), [0, 1], [B, L - 1]);
+  const onehot = tf.oneHot(targets, V);
+  const lp = tf.sum(tf.mul(logp, onehot), -1);
+  const ent = tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1));
+  const zero = tf.zeros([B, 1]);
+  return {
+    logprobs: tf.concat([zero, lp], 1) as tf.Tensor2D,
+    entropy: tf.concat([zero, ent], 1) as tf.Tensor2D,
+  };
+}
+
+function chunkedHead(logits: tf.Tensor, batch: PackedBatch, temperature: number): Head {
+  const { batch: B, length: L } = batch;
+  const V = logits.shape[2]!;
+  // Every position's next token, so the logits need no [B, L-1, V] slice; the last position's
+  // target is a placeholder and its outputs are dropped.
+  const next = new Int32Array(B * L);
+  for (let b = 0; b < B; b++) for (let t = 0; t + 1 < L; t++) next[b * L + t] = batch.ids[b * L + t + 1]!;
+  const stats = tf.reshape(chunkedTokenStats(tf.reshape(logits, [B * L, V]), tf.tensor1d(next, 'int32'), temperature), [B, L, 2]);
+  const zero = tf.zeros([B, 1]);
+  const column = (c: number) => tf.concat([zero, tf.reshape(tf.slice(stats, [0, 0, c], [B, L - 1, 1]), [B, L - 1])], 1) as tf.Tensor2D;
+  return { logprobs: column(0), entropy: column(1) };
 }

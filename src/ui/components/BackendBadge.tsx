@@ -17,7 +17,7 @@ export function backendKind(b: BackendReport): BackendKind {
 export function backendLabel(b: BackendReport): string {
   const kind = backendKind(b);
   if (kind === 'software-gpu') return `${b.name} · software adapter${b.adapter ? ` (${b.adapter})` : ''}`;
-  if (kind === 'cpu') return b.name === 'wasm' ? 'wasm · CPU' : `${b.name} · CPU`;
+  if (kind === 'cpu') return b.name === 'wasm' ? `wasm · CPU${(b.wasmThreads ?? 1) > 1 ? ` · ${b.wasmThreads} threads` : ''}` : `${b.name} · CPU`;
   return `${b.name}${b.adapter ? ` · ${b.adapter}` : ''}`;
 }
 
