@@ -53,7 +53,8 @@ async function prepareRun(ctx: SessionContext, cmd: StartCommand, record: Sessio
   // A resumed run probes as many problems as before, so its probe curve stays comparable.
   const probeCount = record?.probeCount ?? cmd.probeCount;
   if (probeCount !== undefined) ctx.probeCount = probeCount;
-  ctx.runRecord = { model: loaded.label, task: taskSpec, builtinRewards: builtins, rewards: user, probeEvery: ctx.probeEvery, ...(probeCount !== undefined ? { probeCount } : {}) };
+  ctx.probeMode = record?.probeMode ?? cmd.probeMode ?? 'greedy';
+  ctx.runRecord = { model: loaded.label, task: taskSpec, builtinRewards: builtins, rewards: user, probeEvery: ctx.probeEvery, probeMode: ctx.probeMode, ...(probeCount !== undefined ? { probeCount } : {}) };
   ctx.trainer = makeTrainer(ctx, config, fns);
   return config;
 }
