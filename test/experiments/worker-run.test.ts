@@ -154,4 +154,20 @@ describe('experiments through the worker protocol', () => {
     expect(final.error).toMatch(/learning_rate/);
     expect(final.result.runs.map((r) => r.arm)).toEqual(['base']);
   }, 300_000);
+
+  it("live probes measure Avg@8 at T = 0.6 when the run asks for it, greedy otherwise", async () => {
+    const { waitFor, send, events } = make();
+    await send({ type: 'load', source: { kind: 'embedded' } });
+    await waitFor('loaded');
+    await send({ type: 'start', probeMode: 'avg@k', config: { ...GRPO, max_steps: 1 }, task: TASK, probeEvery: 1 });
+    const base = await waitFor('probes', (e) => e.report.step === 0);
+    expect([base.report.mode, base.report.samples, base.report.temperature]).toEqual(['avg@k', 8, 0.6]);
+    await waitFor('state', (e) => e.stop === 'max_steps');
+    await send({ type: 'evalProbes' });
+    const later = events.filter((e): e is Extract<WorkerEvent, { type: 'probes' }> => e.type === 'probes').at(-1)!;
+    expect(later.report.mode).toBe('avg@k');
+    await send({ type: 'start', config: { ...GRPO, max_steps: 1 }, task: TASK, probeEvery: 1 });
+    const greedy = await waitFor('probes', (e) => e.report.mode === 'greedy');
+    expect(greedy.report.samples).toBe(1);
+  }, 300_000);
 });
