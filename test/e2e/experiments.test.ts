@@ -1,0 +1,65 @@
+/**
+ * The Experiments view in Chromium on the real training worker (wasm, the embedded model), served
+ * by `npm run build` + `npm run preview` (the dev server belongs to first-hour.test.ts, so two files
+ * never race on vite's dependency cache): a reduced recipe runs from the form, shows progress and
+ * the table after an arm, finishes, and is listed again after a reload (browser storage). Saves the
+ * screenshot docs/experiments-view.png of the view while it runs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildApp, ROOT, startPreview, type AppServer, type BuiltApp } from '../helpers/app-servers';
+import { CHROMIUM, collectConsole, launchChromium, openTab, reportingFailure, runState, type Browser } from './harness';
+
+const HAS_CHROMIUM = existsSync(CHROMIUM);
+const HAS_MODEL = existsSync(join(ROOT, 'public/models/tabzero-tiny/model.safetensors'));
+
+describe.skipIf(!HAS_CHROMIUM || !HAS_MODEL)('Experiments view in Chromium', () => {
+  let build: BuiltApp;
+  let server: AppServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    build = await buildApp();
+    server = await startPreview(build.outDir);
+    browser = await launchChromium('none');
+  }, 400_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    build?.remove();
+  });
+
+  it('runs a reduced recipe in the page, shows progress and the table, and lists it after a reload', async () => {
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 1280, height: 1000 });
+    const consoleLines: string[] = [];
+    collectConsole(page, consoleLines);
+    await page.goto(`${server.url}/?backend=wasm`);
+    await reportingFailure(page, 'experiments', async () => {
+      await expect.poll(() => runState(page), { timeout: 120_000 }).toBe('Ready');
+      await openTab(page, 'Experiments');
+      await page.getByLabel('Recipe').selectOption('decomposition');
+      for (const [label, v] of [['RL steps', '2'], ['probe problems', '6'], ['samples (k)', '2']] as const) await page.getByLabel(label, { exact: true }).fill(v);
+      await page.getByTestId('experiment-start').click();
+      const record = page.getByTestId('experiment-record').first();
+      await expect.poll(() => record.getAttribute('data-status'), { timeout: 30_000 }).toBe('running');
+      // The base arm's row arrives while the RL arm trains: the picture of a run in progress.
+      await expect.poll(() => record.getByTestId('experiment-table').locator('tbody tr').count(), { timeout: 300_000 }).toBe(1);
+      await expect.poll(() => record.getByTestId('experiment-progress').textContent(), { timeout: 120_000 }).toMatch(/RL on plain prompts, seed 1: training, step \d of 2/);
+      await page.getByTestId('experiment-record').first().scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(ROOT, 'docs/experiments-view.png'), fullPage: false });
+      await expect.poll(() => record.getAttribute('data-status'), { timeout: 600_000 }).toBe('complete');
+      expect(await record.getByTestId('experiment-table').locator('tbody tr').count()).toBe(2);
+      // Stored in the browser: a reload lists it, complete, with its table.
+      await page.reload();
+      await expect.poll(() => runState(page), { timeout: 120_000 }).toBe('Ready');
+      await openTab(page, 'Experiments');
+      const again = page.getByTestId('experiment-record').first();
+      await expect.poll(() => again.getAttribute('data-status'), { timeout: 30_000 }).toBe('complete');
+      expect(await again.getByTestId('experiment-table').locator('tbody tr').count()).toBe(2);
+    });
+    expect(consoleLines.filter((l) => l.startsWith('pageerror'))).toEqual([]);
+  }, 1_200_000);
+});
