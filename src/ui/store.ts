@@ -7,6 +7,7 @@ import type {
   BackendName,
   BackendReport,
   Command,
+  GrpoConfigPatch,
   ExperimentName,
   ExperimentPhase,
   ExperimentRecord,
@@ -121,7 +122,8 @@ export interface AppState {
   save(): void;
   exportModel(): void;
   evalProbes(): void;
-  startExperiment(name: ExperimentName, size: ExperimentSize): void;
+  /** opts: continue a stopped or failed experiment with its own task and settings. */
+  startExperiment(name: ExperimentName, size: ExperimentSize, opts?: { continueId: string; task: TaskSpec; grpo: GrpoConfigPatch }): void;
   stopExperiment(): void;
   listExperiments(): void;
   deleteExperiment(id: string): void;
@@ -400,10 +402,11 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
       save: () => send({ type: 'save' }),
       exportModel: () => send({ type: 'export' }),
       evalProbes: () => send({ type: 'evalProbes' }),
-      startExperiment(name, size) {
+      startExperiment(name, size, opts) {
         set({ experimentStarting: true });
+        if (opts) send({ type: 'experimentStart', name, size: { ...size }, task: opts.task, grpo: { ...opts.grpo }, continueId: opts.continueId });
         // The recipe trains on the page's task, as the training run would.
-        send({ type: 'experimentStart', name, size: { ...size }, task: get().task });
+        else send({ type: 'experimentStart', name, size: { ...size }, task: get().task });
       },
       stopExperiment: () => send({ type: 'experimentStop' }),
       listExperiments: () => send({ type: 'experimentList' }),

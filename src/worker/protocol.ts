@@ -70,7 +70,18 @@ export type Command =
    * the current backend. Refused while a training run is running, paused or stopping: stop it first.
    * grpo: settings over the recipe's (tests make runs tiny with it); task: the problems (default toy-world).
    */
-  | { type: 'experimentStart'; name: ExperimentName; size: ExperimentSize; task?: TaskSpec; grpo?: GrpoConfigPatch }
+  | {
+      type: 'experimentStart';
+      name: ExperimentName;
+      size: ExperimentSize;
+      task?: TaskSpec;
+      grpo?: GrpoConfigPatch;
+      /**
+       * Continue a stopped or failed experiment under its id: its finished (arm, seed) runs are
+       * kept and only the rest run. Name, size, task and grpo must be its own (its settings say them).
+       */
+      continueId?: string;
+    }
   /** Ends the running experiment at the next chunk of work; finished arms are kept and stored. */
   | { type: 'experimentStop' }
   /** Sends `experiments` with every stored experiment (on page load). */

@@ -62,6 +62,12 @@ async function baseFiles(ctx: SessionContext): Promise<Map<string, Uint8Array>> 
   }
 }
 
+async function findStored(ctx: SessionContext, id: string): Promise<StoredExperiment | null> {
+  const s = store(ctx);
+  const found = s ? (await s.list()).experiments.find((e) => e.id === id) : undefined;
+  return found ?? pageOnly.get(id) ?? null;
+}
+
 export async function listExperiments(ctx: SessionContext): Promise<void> {
   const s = store(ctx);
   let stored: StoredExperiment[] = [...pageOnly.values()];
@@ -97,7 +103,12 @@ export async function deleteExperiment(ctx: SessionContext, id: string): Promise
  * would touch the model are refused meanwhile); clears it when the run ends, however it ends.
  */
 export async function runExperimentCommand(ctx: SessionContext, cmd: StartCommand): Promise<void> {
-  const id = ctx.experiment!.id;
+  const mine = ctx.experiment!;
+  const id = mine.id;
+  // Before the final record goes out: a Continue or Run sent as soon as it arrives must be accepted.
+  const release = (): void => {
+    if (ctx.experiment === mine) ctx.experiment = null;
+  };
   const command = cliCommand(cmd, ctx.backend?.name);
   let last: StoredExperiment | null = null;
   let storeWarned = false;
@@ -121,9 +132,12 @@ export async function runExperimentCommand(ctx: SessionContext, cmd: StartComman
   let lastProgress = 0;
   let lastKey = '';
   try {
+    const previous = cmd.continueId ? await findStored(ctx, cmd.continueId) : null;
+    if (cmd.continueId && !previous) throw new Error(`there is no stored experiment '${cmd.continueId}' to continue.`);
+    if (previous) last = previous;
     const files = await baseFiles(ctx);
     const s = cmd.size;
-    await runExperiment(
+    const result = await runExperiment(
       cmd.name,
       {
         seeds: Array.from({ length: s.seeds }, (_, i) => i + 1),
@@ -132,6 +146,7 @@ export async function runExperimentCommand(ctx: SessionContext, cmd: StartComman
         probeN: s.probeN,
         probeSamples: s.samples,
         ...(cmd.grpo ? { grpo: cmd.grpo as ExperimentResult['settings']['grpo'] } : {}),
+        ...(previous ? { previous: previous.result } : {}),
       },
       {
         baseFiles: files,
@@ -139,7 +154,8 @@ export async function runExperimentCommand(ctx: SessionContext, cmd: StartComman
         ...(ctx.backend ? { backend: ctx.backend.name } : {}),
         log: (message) => ctx.emit({ type: 'log', level: 'info', message }),
         // A copy: the runner keeps adding to its result, and events and the store must hold this moment's.
-        onProgress: (r) => persist({ id, status: r.complete ? 'complete' : 'running', result: JSON.parse(JSON.stringify(r)) as ExperimentResult }),
+        // The complete result goes out once the run has let go of the session (below).
+        onProgress: (r) => (r.complete ? undefined : persist({ id, status: 'running', result: JSON.parse(JSON.stringify(r)) as ExperimentResult })),
         onPhase: async (phase) => {
           const key = `${phase.arm}/${phase.seed}/${phase.phase}/${phase.done}`;
           const t = performance.now();
@@ -153,6 +169,8 @@ export async function runExperimentCommand(ctx: SessionContext, cmd: StartComman
         },
       },
     );
+    release();
+    await persist({ id, status: 'complete', result: JSON.parse(JSON.stringify(result)) as ExperimentResult });
     ctx.emit({ type: 'log', level: 'info', message: `Experiment ${cmd.name} finished.` });
   } catch (e) {
     const stopped = e instanceof StopRequested;
@@ -164,11 +182,12 @@ export async function runExperimentCommand(ctx: SessionContext, cmd: StartComman
       code = 'out-of-memory';
       message = `${outOfMemory(ctx)} For an experiment: choose the quick size or fewer probe problems.`;
     } else if (e instanceof RewardError) code = 'reward';
+    release();
     const prev: StoredExperiment | null = last;
     if (prev) await persist({ id, status: stopped ? 'stopped' : 'failed', ...(stopped ? {} : { error: message }), result: (prev as StoredExperiment).result });
     if (stopped) ctx.emit({ type: 'log', level: 'info', message: `Experiment ${cmd.name} stopped; its finished arms are kept.` });
     else ctx.emit({ type: 'error', code, message: `Experiment ${cmd.name} failed: ${message}${prev ? ' Its finished arms are kept.' : ''}` });
   } finally {
-    ctx.experiment = null;
+    release();
   }
 }

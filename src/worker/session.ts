@@ -113,10 +113,10 @@ export class TrainingSession {
       ctx.emit({ type: 'error', ...no });
       return;
     }
-    const experiment = { id: `${cmd.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`, name: cmd.name, stop: false };
+    const experiment = { id: cmd.continueId ?? `${cmd.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`, name: cmd.name, stop: false };
     ctx.experiment = experiment;
     await this.queue(async () => {
-      ctx.experiment = null;
+      if (ctx.experiment === experiment) ctx.experiment = null;
       const late = refusal(ctx);
       if (late) {
         ctx.emit({ type: 'error', ...late });

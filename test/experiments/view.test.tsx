@@ -122,6 +122,9 @@ describe('Experiments view', () => {
     expect(within(within(stopped).getByTestId('experiment-table')).getAllByRole('row')).toHaveLength(2);
     expect(stopped.textContent).toMatch(/Incomplete run: only these arms finished/);
     expect((screen.getByTestId('experiment-start') as HTMLButtonElement).disabled).toBe(false);
+    // Continue runs what did not finish, with the stored run's own settings.
+    fireEvent.click(within(stopped).getByRole('button', { name: 'Continue' }));
+    expect(client.sent.at(-1)).toEqual({ type: 'experimentStart', name: 'decomposition', size: { seeds: 1, steps: 4, stage2Steps: 0, probeN: 4, samples: 4 }, task: { kind: 'toy-world' }, grpo: {}, continueId: ID });
   });
 
   it('lists stored experiments after a reload and refuses to start while a training run is active', () => {

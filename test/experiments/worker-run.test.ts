@@ -123,8 +123,8 @@ describe('experiments through the worker protocol', () => {
     expect(final.record.status).toBe('complete');
   }, 300_000);
 
-  it('Stop keeps the finished arms, stored as stopped', async () => {
-    const { waitFor, send, store } = make();
+  it('Stop keeps the finished arms, stored as stopped; Continue runs only the rest', async () => {
+    const { waitFor, send, store, events } = make();
     await send({ type: 'load', source: { kind: 'embedded' } });
     await waitFor('loaded');
     const tensors = tf.memory().numTensors;
@@ -139,6 +139,18 @@ describe('experiments through the worker protocol', () => {
     expect(final.markdown).toContain('Incomplete run');
     expect((await store.list()).experiments.map((e) => e.status)).toEqual(['stopped']);
     expect(tf.memory().numTensors).toBe(tensors);
+    // Continue: the same id, the base arm kept as it was, only the rest run.
+    const before = events.length;
+    const after = () => events.slice(before);
+    void send({ type: 'experimentStart', name: 'decomposition', size: { ...SIZE, steps: 3 }, task: TASK, grpo: GRPO, continueId: final.id });
+    await expect.poll(() => after().some((e) => e.type === 'error' || (e.type === 'experiment' && ended(e.record))), { timeout: 200_000, interval: 100 }).toBe(true);
+    expect(after().filter((e) => e.type === 'error')).toEqual([]);
+    const done = (after().filter((e) => e.type === 'experiment').at(-1) as Extract<WorkerEvent, { type: 'experiment' }>).record;
+    expect(done.status).toBe('complete');
+    expect(done.id).toBe(final.id);
+    expect(done.result.runs.map((r) => `${r.arm}/${r.seed}`)).toEqual(['base/1', 'rl-plain/1', 'rl-plain/2']);
+    expect(done.result.runs[0]).toEqual(final.result.runs[0]);
+    expect((await store.list()).experiments.map((e) => [e.id, e.status])).toEqual([[final.id, 'complete']]);
   }, 300_000);
 
   it('an error ends the run with a clear message and keeps the finished arms', async () => {

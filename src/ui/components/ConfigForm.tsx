@@ -109,10 +109,10 @@ export function ConfigForm() {
           <span className="tag">TZ</span>
         </label>
         <select id="cfg-probe-mode" value={probeMode} onChange={(e) => setProbeMode(e.target.value === 'avg@k' ? 'avg@k' : 'greedy')}>
-          <option value="greedy">greedy (1 completion per prompt)</option>
-          <option value="avg@k">Avg@8 at T = 0.6 (the paper's; 8× slower)</option>
+          <option value="greedy">greedy</option>
+          <option value="avg@k">Avg@8, T = 0.6</option>
         </select>
-        <small className="help">How the probes measure. Avg@8 samples 8 completions per prompt at temperature 0.6, as SPARKLE reports; its intervals count problems, not samples. Applies from the next Start.</small>
+        <small className="help">How the probes measure: greedy (one completion per prompt) or the paper's Avg@8, 8× slower, which samples 8 completions per prompt at temperature 0.6, as SPARKLE reports; its intervals count problems, not samples. Applies from the next Start.</small>
       </div>
       {CONFIG_FIELDS.map((f) => (
         <FieldInput key={f.name} field={f} />

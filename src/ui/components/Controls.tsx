@@ -42,6 +42,7 @@ export function Controls({ compact = false }: { compact?: boolean }) {
         </span>
       </div>
       {reason && !compact && <div className="state-reason">{reason}</div>}
+      {experimentRunning && !compact && <div className="state-reason">An experiment is running (Experiments tab); training waits for it.</div>}
       <div className="activity" aria-live="polite">
         <span data-testid="activity">{text ?? ' '}</span>
         {!compact && activity && text && activity.phase !== 'save' && <progress max={activity.total || 1} value={activity.done} />}

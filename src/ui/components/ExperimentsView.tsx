@@ -10,7 +10,7 @@ import { EXPERIMENT_NAMES, RECIPES, recipeCommand, recipeSize, type ExperimentNa
 import type { ExperimentResult } from '../../core/experiments/runner';
 import { ALL_FIGURES, FIGURE_LABELS, formatCell, isEffect, summarise, tableMarkdown } from '../../core/experiments/table';
 import { experimentSvg } from '../../core/experiments/plot';
-import type { ExperimentPhase, ExperimentRecord, ExperimentSize, ExperimentTable } from '../../worker/protocol';
+import type { ExperimentPhase, ExperimentRecord, ExperimentSize, ExperimentTable, GrpoConfigPatch } from '../../worker/protocol';
 import { downloadFile } from '../download';
 import { useAppStore } from '../store-context';
 
@@ -100,6 +100,8 @@ function RecordView({ r }: { r: ExperimentRecord }) {
   const progress = useAppStore((s) => (s.experimentProgress?.id === r.id ? s.experimentProgress.phase : null));
   const stop = useAppStore((s) => s.stopExperiment);
   const remove = useAppStore((s) => s.deleteExperiment);
+  const start = useAppStore((s) => s.startExperiment);
+  const canRun = useAppStore((s) => s.model !== null && s.runState === 'ready' && !s.experimentStarting && !s.experiments.some((e) => e.status === 'running'));
   const [stopping, setStopping] = useState(false);
   const s = r.result.settings;
   const base = `${r.result.experiment}-${r.result.started.slice(0, 19).replace(/[:T]/g, '-')}`;
@@ -143,6 +145,23 @@ function RecordView({ r }: { r: ExperimentRecord }) {
         <button type="button" className="small" onClick={() => downloadFile(`${base}-plot.svg`, r.svg, 'image/svg+xml')}>
           plot.svg
         </button>
+        {(r.status === 'stopped' || r.status === 'failed') && (
+          <button
+            type="button"
+            className="small"
+            disabled={!canRun}
+            title={canRun ? 'Run the arms and seeds that did not finish, with the same settings; the finished ones are kept' : 'Needs a loaded model, no training run and no other experiment running'}
+            onClick={() =>
+              start(
+                r.result.experiment,
+                { seeds: s.seeds.length, steps: s.steps, stage2Steps: s.stage2Steps, probeN: s.probeN, samples: s.probeSamples },
+                { continueId: r.id, task: s.task, grpo: { ...s.grpo } as GrpoConfigPatch },
+              )
+            }
+          >
+            Continue
+          </button>
+        )}
         {r.status !== 'running' && (
           <button type="button" className="small" onClick={() => remove(r.id)} title="Remove it from this browser's storage">
             Delete
