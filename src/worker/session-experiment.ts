@@ -13,7 +13,7 @@ import { isBackendAbort } from '../core/backend-recover';
 import { RewardError } from '../core/rewards/runner';
 import type { ExperimentStore, StoredExperiment } from './experiment-store';
 import { StopRequested } from './session-helpers';
-import { loadFrom, outOfMemory, recover } from './session-model';
+import { loadFrom, recover } from './session-model';
 import { yieldToEventLoop } from './yield';
 import type { SessionContext } from './session-context';
 
@@ -180,7 +180,7 @@ export async function runExperimentCommand(ctx: SessionContext, cmd: StartComman
       // The backend and the session's model are made anew before the next run or experiment.
       ctx.broken = true;
       code = 'out-of-memory';
-      message = `${outOfMemory(ctx)} For an experiment: choose the quick size or fewer probe problems.`;
+      message = `the ${ctx.backend?.name ?? 'wasm'} backend ran out of memory. Press Continue to run the rest with the same settings, or start it again with fewer probe problems or samples (the quick size); the backend and the model are made anew first.`;
     } else if (e instanceof RewardError) code = 'reward';
     release();
     const prev: StoredExperiment | null = last;
