@@ -84,7 +84,15 @@ export async function listExperiments(ctx: SessionContext): Promise<void> {
     // A run left 'running' by a closed or reloaded page ended there, with the arms it had finished.
     .map((e) => (e.status === 'running' && e.id !== ctx.experiment?.id ? { ...e, status: 'stopped' as const, error: 'interrupted: the page was closed or reloaded while it ran' } : e))
     .sort((a, b) => b.result.started.localeCompare(a.result.started))
-    .map((e) => toRecord(e));
+    .flatMap((e) => {
+      // A file of a recipe this version does not have (renamed, or a later version's) is skipped, not fatal.
+      try {
+        return [toRecord(e)];
+      } catch (err) {
+        ctx.emit({ type: 'log', level: 'warn', message: `Skipped the stored experiment ${e.id}: ${(err as Error).message}` });
+        return [];
+      }
+    });
   ctx.emit({ type: 'experiments', records });
 }
 
