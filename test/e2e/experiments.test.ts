@@ -2,7 +2,8 @@
  * The Experiments view in Chromium on the real training worker (wasm, the embedded model), served
  * by `npm run build` + `npm run preview` (the dev server belongs to first-hour.test.ts, so two files
  * never race on vite's dependency cache): a reduced recipe runs from the form, shows progress and
- * the table after an arm, finishes, and is listed again after a reload (browser storage). Saves the
+ * the table after an arm, finishes; a second run is stopped with its finished arm kept; both are
+ * listed again after a reload (browser storage). Saves the
  * screenshot docs/experiments-view.png of the view while it runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +32,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_MODEL)('Experiments view in Chromium', () 
     build?.remove();
   });
 
-  it('runs a reduced recipe in the page, shows progress and the table, and lists it after a reload', async () => {
+  it('runs a reduced recipe in the page, shows progress and the table; Stop keeps the finished arm; a reload lists both', async () => {
     const page = await browser.context.newPage();
     await page.setViewportSize({ width: 1280, height: 1000 });
     const consoleLines: string[] = [];
@@ -52,13 +53,22 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_MODEL)('Experiments view in Chromium', () 
       await page.screenshot({ path: join(ROOT, 'docs/experiments-view.png'), fullPage: false });
       await expect.poll(() => record.getAttribute('data-status'), { timeout: 600_000 }).toBe('complete');
       expect(await record.getByTestId('experiment-table').locator('tbody tr').count()).toBe(2);
-      // Stored in the browser: a reload lists it, complete, with its table.
+      // A second run, stopped while its RL arm trains: the base arm's row stays.
+      await page.getByTestId('experiment-start').click();
+      const second = page.getByTestId('experiment-record').first();
+      await expect.poll(() => second.getByTestId('experiment-progress').textContent(), { timeout: 300_000 }).toMatch(/RL on plain prompts, seed 1: training/);
+      await second.getByRole('button', { name: 'Stop' }).click();
+      await expect.poll(() => second.getAttribute('data-status'), { timeout: 120_000 }).toBe('stopped');
+      expect(await second.getByTestId('experiment-table').locator('tbody tr').count()).toBe(1);
+      // Stored in the browser: a reload lists both, newest first, each with its table.
       await page.reload();
       await expect.poll(() => runState(page), { timeout: 120_000 }).toBe('Ready');
       await openTab(page, 'Experiments');
-      const again = page.getByTestId('experiment-record').first();
-      await expect.poll(() => again.getAttribute('data-status'), { timeout: 30_000 }).toBe('complete');
-      expect(await again.getByTestId('experiment-table').locator('tbody tr').count()).toBe(2);
+      const records = page.getByTestId('experiment-record');
+      await expect.poll(() => records.count(), { timeout: 30_000 }).toBe(2);
+      expect([await records.nth(0).getAttribute('data-status'), await records.nth(1).getAttribute('data-status')]).toEqual(['stopped', 'complete']);
+      expect(await records.nth(0).getByTestId('experiment-table').locator('tbody tr').count()).toBe(1);
+      expect(await records.nth(1).getByTestId('experiment-table').locator('tbody tr').count()).toBe(2);
     });
     expect(consoleLines.filter((l) => l.startsWith('pageerror'))).toEqual([]);
   }, 1_200_000);
