@@ -3,14 +3,14 @@
  * by `npm run build` + `npm run preview` (the dev server belongs to first-hour.test.ts, so two files
  * never race on vite's dependency cache): a reduced recipe runs from the form, shows progress and
  * the table after an arm, finishes; a second run is stopped with its finished arm kept; both are
- * listed again after a reload (browser storage). Saves the
- * screenshot docs/experiments-view.png of the view while it runs.
+ * listed again after a reload (browser storage). Takes a screenshot of the view while it runs
+ * (docs/experiments-view.png with UPDATE_DOCS_SCREENSHOTS=1, else under test-artifacts/).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildApp, ROOT, startPreview, type AppServer, type BuiltApp } from '../helpers/app-servers';
-import { CHROMIUM, collectConsole, launchChromium, openTab, reportingFailure, runState, type Browser } from './harness';
+import { artifactPath, CHROMIUM, collectConsole, launchChromium, openTab, reportingFailure, runState, type Browser } from './harness';
 
 const HAS_CHROMIUM = existsSync(CHROMIUM);
 const HAS_MODEL = existsSync(join(ROOT, 'public/models/tabzero-tiny/model.safetensors'));
@@ -50,7 +50,8 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_MODEL)('Experiments view in Chromium', () 
       await expect.poll(() => record.getByTestId('experiment-table').locator('tbody tr').count(), { timeout: 300_000 }).toBe(1);
       await expect.poll(() => record.getByTestId('experiment-progress').textContent(), { timeout: 120_000 }).toMatch(/RL on plain prompts, seed 1: training, step \d of 2/);
       await page.getByTestId('experiment-record').first().scrollIntoViewIfNeeded();
-      await page.screenshot({ path: join(ROOT, 'docs/experiments-view.png'), fullPage: false });
+      // The documented picture is rewritten only on request, so that a test run leaves the tree clean.
+      await page.screenshot({ path: process.env.UPDATE_DOCS_SCREENSHOTS ? join(ROOT, 'docs/experiments-view.png') : artifactPath('experiments-view.png'), fullPage: false });
       await expect.poll(() => record.getAttribute('data-status'), { timeout: 600_000 }).toBe('complete');
       expect(await record.getByTestId('experiment-table').locator('tbody tr').count()).toBe(2);
       // A second run, stopped while its RL arm trains: the base arm's row stays.
