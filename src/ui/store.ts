@@ -270,7 +270,7 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
             log('info', `Loaded ${event.model.name} (${event.model.arch}, ${event.model.params.toLocaleString('en')} parameters) on ${event.backend.name}.`);
             return;
           case 'resumed':
-            set({ config: fromEngineConfig(event.config), probeEvery: event.probeEvery, task: event.task, preset: null });
+            set({ config: fromEngineConfig(event.config), probeEvery: event.probeEvery, task: event.task, preset: null, probeMode: event.probeMode ?? 'greedy' });
             return;
           case 'state':
             set({ runState: event.state, stateReason: event.reason ?? null, starting: false });

@@ -142,7 +142,7 @@ export type WorkerEvent =
   | { type: 'probes'; report: ProbeReport }
   | { type: 'checkpoint'; step: number; where: string }
   /** A saved run was resumed: the settings it continues with (its own, plus any the command changed). */
-  | { type: 'resumed'; step: number; config: GrpoConfigPatch; probeEvery: number; task: TaskSpec }
+  | { type: 'resumed'; step: number; config: GrpoConfigPatch; probeEvery: number; task: TaskSpec; probeMode?: ProbeMode }
   /** Sent on resume, before any new metrics: the saved run's charts, probes (the base probe first) and log. */
   | { type: 'history'; history: RunHistory }
   /** Sent when a run starts: the memory estimate and the micro-batch the run uses. */

@@ -84,7 +84,7 @@ function resumeRun(ctx: SessionContext, record: SessionRecord, optimizer: Optimi
   // The saved run's charts, probes and log first, so the page draws them before new steps.
   ctx.history.reset(decodeHistory(ctx.resumeFiles?.get(HISTORY_FILE)));
   ctx.emit({ type: 'history', history: ctx.history.upTo(step) });
-  ctx.emit({ type: 'resumed', step, config: { ...config }, probeEvery: ctx.probeEvery, task: ctx.runRecord!.task });
+  ctx.emit({ type: 'resumed', step, config: { ...config }, probeEvery: ctx.probeEvery, task: ctx.runRecord!.task, probeMode: ctx.probeMode });
   ctx.emit({ type: 'log', level: 'info', message: `Resumed at step ${step}.` });
   ctx.resumeFiles = null;
   startLoop(ctx);

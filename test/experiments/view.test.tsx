@@ -154,5 +154,10 @@ describe('Experiments view', () => {
     });
     expect(screen.getByTestId('base-vs-now').querySelector('caption')!.textContent).toMatch(/Base \(step 0, greedy\) vs now \(step 10, Avg@8 at T = 0\.6\)/);
     expect(screen.getByTestId('probe-mode').textContent).toBe('Measured greedy and Avg@8 at T = 0.6');
+    // A resumed run measures as it did when saved; the setting shows that.
+    act(() => client.emit({ type: 'resumed', step: 3, config: {}, probeEvery: 2, task: { kind: 'toy-world' }, probeMode: 'greedy' }));
+    expect((screen.getByLabelText(/probe_mode/) as HTMLSelectElement).value).toBe('greedy');
+    act(() => client.emit({ type: 'resumed', step: 3, config: {}, probeEvery: 2, task: { kind: 'toy-world' }, probeMode: 'avg@k' }));
+    expect((screen.getByLabelText(/probe_mode/) as HTMLSelectElement).value).toBe('avg@k');
   });
 });

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../src/cli/node-webgpu';
 import { TrainingSession } from '../../src/worker/session';
 import { memoryExperimentStore } from '../../src/worker/experiment-store';
+import { memoryStore } from '../../src/worker/checkpoint-store';
 import type { Command, ExperimentRecord, WorkerEvent } from '../../src/worker/protocol';
 import { tinyModelFiles } from '../fixtures/tiny-model';
 
@@ -181,5 +182,29 @@ describe('experiments through the worker protocol', () => {
     await send({ type: 'start', config: { ...GRPO, max_steps: 1 }, task: TASK, probeEvery: 1 });
     const greedy = await waitFor('probes', (e) => e.report.mode === 'greedy');
     expect(greedy.report.samples).toBe(1);
+  }, 300_000);
+
+  it('a resumed run probes in the mode it was saved with, and says so', async () => {
+    const checkpoints = memoryStore();
+    const session = (events: WorkerEvent[]) => {
+      const s = new TrainingSession((e) => events.push(e), { initBackend: () => initNodeBackend('cpu'), embedded: { kind: 'files', files }, checkpoints }, { probeCount: 2, checkpointEvery: 0 });
+      sessions.push(s);
+      return s;
+    };
+    const a: WorkerEvent[] = [];
+    const first = session(a);
+    await first.handle({ type: 'load', source: { kind: 'embedded' } });
+    await first.handle({ type: 'start', probeMode: 'avg@k', config: { ...GRPO, max_steps: 1 }, task: TASK, probeEvery: 1 });
+    await expect.poll(() => a.some((e) => e.type === 'state' && e.stop === 'max_steps'), { timeout: 120_000 }).toBe(true);
+    await first.handle({ type: 'save' });
+    const b: WorkerEvent[] = [];
+    const second = session(b);
+    await second.handle({ type: 'load', source: { kind: 'embedded' } });
+    await second.handle({ type: 'start', resume: true });
+    const resumed = b.find((e): e is Extract<WorkerEvent, { type: 'resumed' }> => e.type === 'resumed')!;
+    expect(resumed.probeMode).toBe('avg@k');
+    await second.handle({ type: 'evalProbes' });
+    const probes = b.filter((e): e is Extract<WorkerEvent, { type: 'probes' }> => e.type === 'probes');
+    expect(probes.at(-1)!.report.mode).toBe('avg@k');
   }, 300_000);
 });
