@@ -73,4 +73,24 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_MODEL)('Experiments view in Chromium', () 
     });
     expect(consoleLines.filter((l) => l.startsWith('pageerror'))).toEqual([]);
   }, 1_200_000);
+
+  // A measurement, not a check: how long each recipe's quick size takes in the page on wasm.
+  // EXPERIMENT_QUICK_TIMING=plan-knowledge,decomposition npx vitest run test/e2e/experiments.test.ts
+  const timed = (process.env.EXPERIMENT_QUICK_TIMING ?? '').split(',').filter((x) => x.length > 0);
+  it.runIf(timed.length > 0)(`times the quick size of ${timed.join(', ') || 'no recipe'} in the page`, async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/?backend=wasm`);
+    await expect.poll(() => runState(page), { timeout: 120_000 }).toBe('Ready');
+    await openTab(page, 'Experiments');
+    for (const name of timed) {
+      await page.getByLabel('Recipe').selectOption(name);
+      await page.getByLabel('quick', { exact: false }).first().check();
+      const t0 = Date.now();
+      await page.getByTestId('experiment-start').click();
+      const record = page.getByTestId('experiment-record').first();
+      await expect.poll(() => record.getAttribute('data-status'), { timeout: 30_000 }).toBe('running');
+      await expect.poll(() => record.getAttribute('data-status'), { timeout: 1_500_000, interval: 1000 }).toBe('complete');
+      console.log(`[quick timing] ${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s in Chromium on wasm`);
+    }
+  }, 3_000_000);
 });

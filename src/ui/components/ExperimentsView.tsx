@@ -301,7 +301,7 @@ export function ExperimentsView() {
   return (
     <section className="experiments">
       <p>
-        SPARKLE's four findings as seeded recipes. Each arm starts from the loaded model (or a Stage-1 run of it), trains with GRPO and is measured the paper's way (Avg@k at T = 0.6)
+        SPARKLE's four findings as seeded recipes. Each arm starts from the loaded model as loaded (not as a training run changed it) or from a Stage-1 run of it, trains with GRPO and is measured the paper's way (Avg@k at T = 0.6)
         and greedily on the same held-out problems; the table has 95% intervals over problems and the spread over seeds.
       </p>
       <RunForm />
