@@ -11,6 +11,7 @@ import { summarise, tableMarkdown } from '../core/experiments/table';
 import { experimentSvg } from '../core/experiments/plot';
 import { isBackendAbort } from '../core/backend-recover';
 import { RewardError } from '../core/rewards/runner';
+import { ConfigError } from '../core/grpo/config';
 import type { ExperimentStore, StoredExperiment } from './experiment-store';
 import { StopRequested } from './session-helpers';
 import { loadFrom, recover } from './session-model';
@@ -74,7 +75,8 @@ export async function listExperiments(ctx: SessionContext): Promise<void> {
   if (s) {
     try {
       const r = await s.list();
-      stored = r.experiments;
+      // Runs the store could not take (full storage) are listed from the page's copy.
+      stored = [...r.experiments.filter((e) => !pageOnly.has(e.id)), ...stored];
       if (r.skipped.length > 0) ctx.emit({ type: 'log', level: 'warn', message: `Skipped stored experiment files that do not parse: ${r.skipped.join(', ')}.` });
     } catch (e) {
       ctx.emit({ type: 'log', level: 'warn', message: `Could not read the stored experiments (${(e as Error).message}).` });
@@ -130,6 +132,7 @@ export async function runExperimentCommand(ctx: SessionContext, cmd: StartComman
     }
     try {
       await s.put(e);
+      pageOnly.delete(e.id);
     } catch (err) {
       // The result stays in the page (and downloadable); only the copy that outlives a reload is missing.
       pageOnly.set(e.id, e);
@@ -190,6 +193,7 @@ export async function runExperimentCommand(ctx: SessionContext, cmd: StartComman
       code = 'out-of-memory';
       message = `the ${ctx.backend?.name ?? 'wasm'} backend ran out of memory. Press Continue to run the rest with the same settings, or start it again with fewer probe problems or samples (the quick size); the backend and the model are made anew first.`;
     } else if (e instanceof RewardError) code = 'reward';
+    else if (e instanceof ConfigError) code = 'config';
     release();
     const prev: StoredExperiment | null = last;
     if (prev) await persist({ id, status: stopped ? 'stopped' : 'failed', ...(stopped ? {} : { error: message }), result: (prev as StoredExperiment).result });

@@ -161,6 +161,7 @@ describe('experiments through the worker protocol', () => {
     // The base arm probes fine; the RL arm's trainer refuses the setting.
     void send({ type: 'experimentStart', name: 'decomposition', size: SIZE, task: TASK, grpo: { ...GRPO, learning_rate: -1 } });
     const err = await waitFor('error');
+    expect(err.code).toBe('config');
     expect(err.message).toMatch(/^Experiment decomposition failed: .*learning_rate.* Its finished arms are kept\.$/s);
     const final = (await waitFor('experiment', (e) => ended(e.record))).record;
     expect(final.status).toBe('failed');
