@@ -7,7 +7,7 @@ import type { GRPOTrainer, TrainerState } from '../core/grpo/trainer';
 import type { LoadedModel, ModelSource } from '../core/model/load';
 import type { Task } from '../core/tasks/index';
 import type { CheckpointStore } from './checkpoint-store';
-import type { ExperimentStore } from './experiment-store';
+import type { ExperimentStore, StoredExperiment } from './experiment-store';
 import { RunHistoryRecorder } from './run-history';
 import { RunMemory } from './memory-plan';
 import { SessionRewards } from './session-rewards';
@@ -71,6 +71,11 @@ export class SessionContext {
   probeMode: ProbeMode = 'greedy';
   /** The experiment in progress: its id, and whether Stop was asked for. */
   experiment: { id: string; name: string; stop: boolean } | null = null;
+  /**
+   * This session's experiments as last reported: all of them where there is no store, the newest
+   * copy of each where there is one (so a list asked for while the store writes is current).
+   */
+  readonly experimentCopies = new Map<string, StoredExperiment>();
   readonly memory = new RunMemory();
   readonly rewards = new SessionRewards();
   readonly history = new RunHistoryRecorder();

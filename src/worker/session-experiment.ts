@@ -20,8 +20,6 @@ import type { SessionContext } from './session-context';
 
 type StartCommand = Extract<Command, { type: 'experimentStart' }>;
 
-/** Experiments of this page only, where the browser has no OPFS. */
-const pageOnly = new Map<string, StoredExperiment>();
 
 function store(ctx: SessionContext): ExperimentStore | null {
   return ctx.env.experiments ?? null;
@@ -64,19 +62,20 @@ async function baseFiles(ctx: SessionContext): Promise<Map<string, Uint8Array>> 
 }
 
 async function findStored(ctx: SessionContext, id: string): Promise<StoredExperiment | null> {
+  const mine = ctx.experimentCopies.get(id);
+  if (mine) return mine;
   const s = store(ctx);
-  const found = s ? (await s.list()).experiments.find((e) => e.id === id) : undefined;
-  return found ?? pageOnly.get(id) ?? null;
+  return (s ? (await s.list()).experiments.find((e) => e.id === id) : undefined) ?? null;
 }
 
 export async function listExperiments(ctx: SessionContext): Promise<void> {
   const s = store(ctx);
-  let stored: StoredExperiment[] = [...pageOnly.values()];
+  let stored: StoredExperiment[] = [...ctx.experimentCopies.values()];
   if (s) {
     try {
       const r = await s.list();
-      // Runs the store could not take (full storage) are listed from the page's copy.
-      stored = [...r.experiments.filter((e) => !pageOnly.has(e.id)), ...stored];
+      // The page's copy wins: it is never older than the store's, and it has runs full storage refused.
+      stored = [...r.experiments.filter((e) => !ctx.experimentCopies.has(e.id)), ...stored];
       if (r.skipped.length > 0) ctx.emit({ type: 'log', level: 'warn', message: `Skipped stored experiment files that do not parse: ${r.skipped.join(', ')}.` });
     } catch (e) {
       ctx.emit({ type: 'log', level: 'warn', message: `Could not read the stored experiments (${(e as Error).message}).` });
@@ -103,7 +102,7 @@ export async function deleteExperiment(ctx: SessionContext, id: string): Promise
     ctx.emit({ type: 'error', code: 'busy', message: 'This experiment is running; stop it before deleting it.' });
     return;
   }
-  pageOnly.delete(id);
+  ctx.experimentCopies.delete(id);
   await store(ctx)?.remove(id);
   await listExperiments(ctx);
 }
@@ -124,21 +123,18 @@ export async function runExperimentCommand(ctx: SessionContext, cmd: StartComman
   let storeWarned = false;
   const persist = async (e: StoredExperiment): Promise<void> => {
     last = e;
-    ctx.emit({ type: 'experiment', record: toRecord(e, command) });
+    ctx.experimentCopies.set(e.id, e);
     const s = store(ctx);
-    if (!s) {
-      pageOnly.set(e.id, e);
-      return;
+    if (s) {
+      try {
+        await s.put(e);
+      } catch (err) {
+        // The result stays in the page (and downloadable); only the copy that outlives a reload is missing.
+        if (!storeWarned) ctx.emit({ type: 'log', level: 'warn', message: `The experiment could not be stored in browser storage (${(err as Error).message}); download its files before closing the page.` });
+        storeWarned = true;
+      }
     }
-    try {
-      await s.put(e);
-      pageOnly.delete(e.id);
-    } catch (err) {
-      // The result stays in the page (and downloadable); only the copy that outlives a reload is missing.
-      pageOnly.set(e.id, e);
-      if (!storeWarned) ctx.emit({ type: 'log', level: 'warn', message: `The experiment could not be stored in browser storage (${(err as Error).message}); download its files before closing the page.` });
-      storeWarned = true;
-    }
+    ctx.emit({ type: 'experiment', record: toRecord(e, command) });
   };
   let lastProgress = 0;
   let lastKey = '';

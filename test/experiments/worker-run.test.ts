@@ -208,4 +208,20 @@ describe('experiments through the worker protocol', () => {
     const probes = b.filter((e): e is Extract<WorkerEvent, { type: 'probes' }> => e.type === 'probes');
     expect(probes.at(-1)!.report.mode).toBe('avg@k');
   }, 300_000);
+
+  it('full browser storage: the run goes on, the page warns once and still lists it', async () => {
+    const inner = memoryExperimentStore();
+    const full = { ...inner, put: () => Promise.reject(new Error('QuotaExceededError')) };
+    const { waitFor, send, events } = make(full);
+    await send({ type: 'load', source: { kind: 'embedded' } });
+    await waitFor('loaded');
+    void send({ type: 'experimentStart', name: 'decomposition', size: { ...SIZE, seeds: 1 }, task: TASK, grpo: GRPO });
+    const final = (await waitFor('experiment', (e) => ended(e.record))).record;
+    expect(final.status).toBe('complete');
+    const warnings = events.filter((e) => e.type === 'log' && e.level === 'warn' && /could not be stored in browser storage \(QuotaExceededError\); download its files/.test(e.message));
+    expect(warnings).toHaveLength(1);
+    await send({ type: 'experimentList' });
+    const listed = (await waitFor('experiments')).records;
+    expect(listed.map((r) => [r.id, r.status])).toEqual([[final.id, 'complete']]);
+  }, 300_000);
 });
