@@ -85,6 +85,8 @@ export type ErrorCode =
   | 'worker-crashed'
   /** A run's output (metrics, checkpoint) could not be written: a full disk, a read-only folder. */
   | 'write'
+  /** The command waits on work that holds the model (an experiment, or a training run for an experiment); the message says which. */
+  | 'busy'
   | 'internal';
 
 /** Why a run ended, carried by the state event beside its words: it reached max_steps, the user stopped it, or an error ended it. */

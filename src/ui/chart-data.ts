@@ -257,3 +257,9 @@ export function baseVsNow(reports: ProbeReport[]): { baseStep: number | null; no
     ],
   };
 }
+
+/** How a probe report was measured, in the words the page shows beside its figures. */
+export function probeModeLabel(r: ProbeReport): string {
+  if (r.mode === 'avg@k') return `Avg@${r.samples ?? '?'} at T = ${r.temperature ?? '?'}`;
+  return 'greedy';
+}

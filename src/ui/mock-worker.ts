@@ -242,6 +242,16 @@ export class MockTrainingWorker implements WorkerPort {
         this.config = { ...this.config, ...cmd.config };
         this.emit({ type: 'log', level: 'info', message: `config updated: ${Object.keys(cmd.config).join(', ')}` });
         return;
+      case 'experimentList':
+        this.emit({ type: 'experiments', records: [] });
+        return;
+      case 'experimentStart':
+        // Made-up numbers in a table with intervals would read as a result: the mock runs none.
+        this.emit({ type: 'error', code: 'not-loaded', message: 'The mock worker runs no experiments: open the page without ?mock to run one on the model.' });
+        return;
+      case 'experimentStop':
+      case 'experimentDelete':
+        return;
     }
   }
 

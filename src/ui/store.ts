@@ -7,8 +7,14 @@ import type {
   BackendName,
   BackendReport,
   Command,
+  GrpoConfigPatch,
+  ExperimentName,
+  ExperimentPhase,
+  ExperimentRecord,
+  ExperimentSize,
   MemoryPlan,
   ModelSourceSpec,
+  ProbeMode,
   ProbeReport,
   RolloutView,
   RunHistory,
@@ -89,9 +95,18 @@ export interface AppState {
   /** Wall-clock times (performance.now) of the first load command and first metrics event. */
   timing: { loadRequestedAt: number | null; firstStepAt: number | null };
 
+  /** Experiments the worker has stored or is running, newest first. */
+  experiments: ExperimentRecord[];
+  /** Where the running experiment is (null when none runs). */
+  experimentProgress: { id: string; phase: ExperimentPhase } | null;
+  /** experimentStart was sent and the worker has not yet answered with the experiment or an error. */
+  experimentStarting: boolean;
+
   config: GrpoFormConfig;
   preset: Preset['id'] | null;
   probeEvery: number;
+  /** How the live probes measure: greedy, or the paper's Avg@8 at T = 0.6 (slower: 8 completions per prompt). */
+  probeMode: ProbeMode;
   task: TaskSpec;
   userRewards: UserRewardSpec[];
   builtinRewards: BuiltinRewardWeight[];
@@ -107,6 +122,12 @@ export interface AppState {
   save(): void;
   exportModel(): void;
   evalProbes(): void;
+  /** opts: continue a stopped or failed experiment with its own task and settings. */
+  startExperiment(name: ExperimentName, size: ExperimentSize, opts?: { continueId: string; task: TaskSpec; grpo: GrpoConfigPatch }): void;
+  stopExperiment(): void;
+  listExperiments(): void;
+  deleteExperiment(id: string): void;
+  setProbeMode(mode: ProbeMode): void;
   setConfigValue(name: string, value: ConfigValue): void;
   choosePreset(id: Preset['id']): void;
   setSettings(s: { config: GrpoFormConfig; probeEvery: number; preset?: Preset['id'] | null }): void;
@@ -223,9 +244,13 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
       modelFolder: null,
       exported: null,
       timing: { loadRequestedAt: null, firstStepAt: null },
+      experiments: [],
+      experimentProgress: null,
+      experimentStarting: false,
       config: defaultConfig(),
       preset: null,
       probeEvery: DEFAULT_PROBE_EVERY,
+      probeMode: 'greedy',
       task: { kind: 'toy-world' },
       userRewards: [],
       builtinRewards: [
@@ -245,7 +270,7 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
             log('info', `Loaded ${event.model.name} (${event.model.arch}, ${event.model.params.toLocaleString('en')} parameters) on ${event.backend.name}.`);
             return;
           case 'resumed':
-            set({ config: fromEngineConfig(event.config), probeEvery: event.probeEvery, task: event.task, preset: null });
+            set({ config: fromEngineConfig(event.config), probeEvery: event.probeEvery, task: event.task, preset: null, probeMode: event.probeMode ?? 'greedy' });
             return;
           case 'state':
             set({ runState: event.state, stateReason: event.reason ?? null, starting: false });
@@ -292,10 +317,30 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
           case 'log':
             log(event.level, event.message);
             return;
+          case 'experiments':
+            set((s) => {
+              // The one running here is newer than anything the store listed.
+              const live = s.experiments.filter((e) => e.status === 'running' && !event.records.some((r) => r.id === e.id));
+              return { experiments: [...live, ...event.records] };
+            });
+            return;
+          case 'experiment': {
+            const r = event.record;
+            set((s) => ({
+              experimentStarting: false,
+              experiments: s.experiments.some((e) => e.id === r.id) ? s.experiments.map((e) => (e.id === r.id ? r : e)) : [r, ...s.experiments],
+              experimentProgress: r.status === 'running' ? s.experimentProgress : s.experimentProgress?.id === r.id ? null : s.experimentProgress,
+            }));
+            return;
+          }
+          case 'experimentProgress':
+            set({ experimentProgress: { id: event.id, phase: { ...event.phase } } });
+            return;
           case 'error': {
             const report: ErrorReport = { id: nextErrorId++, code: event.code, message: event.message, reward: event.reward };
             set((s) => ({
               starting: false,
+              experimentStarting: false,
               errors: [...s.errors.slice(-(MAX_ERRORS - 1)), report],
               rewardErrors: event.reward ? { ...s.rewardErrors, [event.reward.name]: report } : s.rewardErrors,
             }));
@@ -336,6 +381,7 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
           rewards: s.userRewards,
           builtinRewards: s.builtinRewards.filter((b) => b.weight !== 0).map((b) => ({ ...b })),
           probeEvery: s.probeEvery,
+          probeMode: s.probeMode,
           ...(probeCount !== undefined ? { probeCount } : {}),
           resume: false,
         });
@@ -356,6 +402,16 @@ export function createAppStore(client: WorkerClient): StoreApi<AppState> {
       save: () => send({ type: 'save' }),
       exportModel: () => send({ type: 'export' }),
       evalProbes: () => send({ type: 'evalProbes' }),
+      startExperiment(name, size, opts) {
+        set({ experimentStarting: true });
+        if (opts) send({ type: 'experimentStart', name, size: { ...size }, task: opts.task, grpo: { ...opts.grpo }, continueId: opts.continueId });
+        // The recipe trains on the page's task, as the training run would.
+        else send({ type: 'experimentStart', name, size: { ...size }, task: get().task });
+      },
+      stopExperiment: () => send({ type: 'experimentStop' }),
+      listExperiments: () => send({ type: 'experimentList' }),
+      deleteExperiment: (id) => send({ type: 'experimentDelete', id }),
+      setProbeMode: (mode) => set({ probeMode: mode }),
 
       setConfigValue(name, value) {
         set((s) => ({ config: { ...s.config, [name]: value }, preset: null }));

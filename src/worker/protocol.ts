@@ -3,9 +3,33 @@
  * everything it shows arrives as one of these events, everything it asks for is one of these commands.
  */
 import type { Problem } from '../core/types';
+import type { ExperimentName, ExperimentSize } from '../core/experiments/recipes';
+import type { ExperimentPhase, ExperimentResult } from '../core/experiments/runner';
+import type { ExperimentTable } from '../core/experiments/table';
 import type { BackendName, BackendReport, BackendTiming, ErrorCode, ProbeReport, ProbeScore, StopReason, TaskSpec } from '../core/domain';
 
 export type { BackendName, BackendReport, BackendTiming, ErrorCode, ProbeReport, ProbeScore, StopReason, TaskSpec };
+export type { ExperimentName, ExperimentPhase, ExperimentResult, ExperimentSize, ExperimentTable };
+
+/** How the session's live probes measure: one greedy completion, or the paper's Avg@k (k = 8 at T = 0.6). */
+export type ProbeMode = 'greedy' | 'avg@k';
+
+/** An experiment as the page lists it: the result so far, with its table, plot and markdown. */
+export interface ExperimentRecord {
+  /** Unique per run: the recipe and the time it started. */
+  id: string;
+  /**
+   * running: in progress in this session; complete: every arm and seed finished; stopped: the user
+   * stopped it; failed: an error ended it (`error` says which). Stopped and failed keep their finished arms.
+   */
+  status: 'running' | 'complete' | 'stopped' | 'failed';
+  error?: string;
+  result: ExperimentResult;
+  table: ExperimentTable;
+  /** The plot (plot.svg) and the table as markdown (table.md), as the CLI writes them. */
+  svg: string;
+  markdown: string;
+}
 
 
 export type ModelSourceSpec =
@@ -29,7 +53,8 @@ export type GrpoConfigPatch = Record<string, number | string | boolean | number[
 export type Command =
   | { type: 'load'; source: ModelSourceSpec; backend?: BackendName }
   /** probeCount: held-out problems per probe (default: the worker's, 64). */
-  | { type: 'start'; config?: GrpoConfigPatch; task?: TaskSpec; rewards?: UserRewardSpec[]; builtinRewards?: { name: string; weight: number }[]; probeEvery?: number; probeCount?: number; resume?: boolean }
+  /** probeMode: how the live probes measure (default greedy). */
+  | { type: 'start'; probeMode?: ProbeMode; config?: GrpoConfigPatch; task?: TaskSpec; rewards?: UserRewardSpec[]; builtinRewards?: { name: string; weight: number }[]; probeEvery?: number; probeCount?: number; resume?: boolean }
   | { type: 'pause' }
   /** Rewards the page has now (after a reward error the user may have fixed one): the session rebuilds any that changed. */
   | { type: 'resume'; rewards?: UserRewardSpec[]; builtinRewards?: { name: string; weight: number }[] }
@@ -39,7 +64,29 @@ export type Command =
   | { type: 'save' }
   | { type: 'export' }
   | { type: 'evalProbes' }
-  | { type: 'setConfig'; config: GrpoConfigPatch };
+  | { type: 'setConfig'; config: GrpoConfigPatch }
+  /**
+   * Run a named recipe on the loaded model's weights as loaded (not a training run's changes), on
+   * the current backend. Refused while a training run is running, paused or stopping: stop it first.
+   * grpo: settings over the recipe's (tests make runs tiny with it); task: the problems (default toy-world).
+   */
+  | {
+      type: 'experimentStart';
+      name: ExperimentName;
+      size: ExperimentSize;
+      task?: TaskSpec;
+      grpo?: GrpoConfigPatch;
+      /**
+       * Continue a stopped or failed experiment under its id: its finished (arm, seed) runs are
+       * kept and only the rest run. Name, size, task and grpo must be its own (its settings say them).
+       */
+      continueId?: string;
+    }
+  /** Ends the running experiment at the next chunk of work; finished arms are kept and stored. */
+  | { type: 'experimentStop' }
+  /** Sends `experiments` with every stored experiment (on page load). */
+  | { type: 'experimentList' }
+  | { type: 'experimentDelete'; id: string };
 
 
 
@@ -95,13 +142,19 @@ export type WorkerEvent =
   | { type: 'probes'; report: ProbeReport }
   | { type: 'checkpoint'; step: number; where: string }
   /** A saved run was resumed: the settings it continues with (its own, plus any the command changed). */
-  | { type: 'resumed'; step: number; config: GrpoConfigPatch; probeEvery: number; task: TaskSpec }
+  | { type: 'resumed'; step: number; config: GrpoConfigPatch; probeEvery: number; task: TaskSpec; probeMode?: ProbeMode }
   /** Sent on resume, before any new metrics: the saved run's charts, probes (the base probe first) and log. */
   | { type: 'history'; history: RunHistory }
   /** Sent when a run starts: the memory estimate and the micro-batch the run uses. */
   | { type: 'memoryPlan'; plan: MemoryPlan }
   | { type: 'exported'; files: { name: string; data: ArrayBuffer }[] }
   | { type: 'log'; level: 'info' | 'warn'; message: string }
+  /** The stored experiments, newest first (answer to experimentList, and after a delete). */
+  | { type: 'experiments'; records: ExperimentRecord[] }
+  /** One experiment changed: started, an arm finished (partial result), or it ended (status says how). */
+  | { type: 'experiment'; record: ExperimentRecord }
+  /** Where the running experiment is; sent between chunks of work, at most a few times a second. */
+  | { type: 'experimentProgress'; id: string; phase: ExperimentPhase }
   | { type: 'error'; code: ErrorCode; message: string; /** For user reward errors: which function and where. */ reward?: { name: string; line?: number; column?: number } };
 
 export type { Problem };

@@ -2,11 +2,12 @@
  * What one training session holds between commands (the model, the run, the state), shared by the
  * pieces that handle the commands; events go out through `emit`, which also keeps the run history.
  */
-import type { BackendName, BackendReport, GrpoConfigPatch, ModelSourceSpec, RunState, StopReason, TaskSpec, UserRewardSpec, WorkerEvent } from './protocol';
+import type { BackendName, BackendReport, GrpoConfigPatch, ModelSourceSpec, ProbeMode, RunState, StopReason, TaskSpec, UserRewardSpec, WorkerEvent } from './protocol';
 import type { GRPOTrainer, TrainerState } from '../core/grpo/trainer';
 import type { LoadedModel, ModelSource } from '../core/model/load';
 import type { Task } from '../core/tasks/index';
 import type { CheckpointStore } from './checkpoint-store';
+import type { ExperimentStore, StoredExperiment } from './experiment-store';
 import { RunHistoryRecorder } from './run-history';
 import { RunMemory } from './memory-plan';
 import { SessionRewards } from './session-rewards';
@@ -17,6 +18,8 @@ export interface SessionEnv {
   embedded: ModelSource;
   /** Where the resumable checkpoint lives (OPFS in the browser, a directory in the CLI); none: Save is unavailable. */
   checkpoints?: CheckpointStore | null;
+  /** Where experiments are kept (OPFS in the browser); none: they live as long as the page. */
+  experiments?: ExperimentStore | null;
   /** Milliseconds the user-reward sandbox allows per call (default 1000). */
   rewardTimeLimitMs?: number;
 }
@@ -40,6 +43,8 @@ export interface SessionRecord {
   probeEvery: number;
   /** Held-out problems per probe; absent in checkpoints written before it was recorded. */
   probeCount?: number;
+  /** How the live probes measure; absent (greedy) in checkpoints written before it was recorded. */
+  probeMode?: ProbeMode;
   state: TrainerState;
   /** micro_batch_size was 0 (auto) and the memory plan chose it: a resumed run plans again. */
   microBatchAuto?: boolean;
@@ -63,6 +68,14 @@ export class SessionContext {
   resumeFiles: Map<string, Uint8Array> | null = null;
   probingBase = false;
   probeCount: number | null = null;
+  probeMode: ProbeMode = 'greedy';
+  /** The experiment in progress: its id, and whether Stop was asked for. */
+  experiment: { id: string; name: string; stop: boolean } | null = null;
+  /**
+   * This session's experiments as last reported: all of them where there is no store, the newest
+   * copy of each where there is one (so a list asked for while the store writes is current).
+   */
+  readonly experimentCopies = new Map<string, StoredExperiment>();
   readonly memory = new RunMemory();
   readonly rewards = new SessionRewards();
   readonly history = new RunHistoryRecorder();

@@ -25,7 +25,7 @@ function resolveSource(ctx: SessionContext, spec: ModelSourceSpec): ModelSource 
   }
 }
 
-function loadFrom(ctx: SessionContext, source: ModelSourceSpec): Promise<LoadedModel> {
+export function loadFrom(ctx: SessionContext, source: ModelSourceSpec): Promise<LoadedModel> {
   return loadModel(resolveSource(ctx, source), {
     trainable: true,
     onProgress: (p) => ctx.emit({ type: 'progress', phase: 'load', done: Math.round(p.fraction * 100), total: 100, message: p.file }),

@@ -3,7 +3,7 @@ import { DEFAULT_CONFIG, ConfigError } from '../core/grpo/config';
 import { generate } from '../core/model/generate';
 import { createTask } from '../core/tasks/index';
 import { makeCompleter } from '../core/probes/completer';
-import { runProbes } from '../core/probes/run';
+import { AVG_K_SAMPLES, AVG_K_TEMPERATURE, runProbes } from '../core/probes/run';
 import { yieldToEventLoop } from './yield';
 import { StopRequested } from './session-helpers';
 import type { SessionContext } from './session-context';
@@ -23,6 +23,12 @@ export async function evalProbes(ctx: SessionContext, label?: 'base'): Promise<v
       if (ctx.state === 'stopping') throw new StopRequested();
     },
   });
-  const report = await runProbes(complete, problems, { step: ctx.trainer?.step ?? 0 });
+  const step = ctx.trainer?.step ?? 0;
+  // Avg@k's samples are seeded per step, so a resumed run measures the same way again.
+  const report = await runProbes(
+    complete,
+    problems,
+    ctx.probeMode === 'avg@k' ? { step, mode: 'sampled', samples: AVG_K_SAMPLES, temperature: AVG_K_TEMPERATURE, seed: (ctx.opts.probeSeed ?? 1234) + step } : { step },
+  );
   ctx.emit({ type: 'probes', report });
 }

@@ -53,7 +53,8 @@ async function prepareRun(ctx: SessionContext, cmd: StartCommand, record: Sessio
   // A resumed run probes as many problems as before, so its probe curve stays comparable.
   const probeCount = record?.probeCount ?? cmd.probeCount;
   if (probeCount !== undefined) ctx.probeCount = probeCount;
-  ctx.runRecord = { model: loaded.label, task: taskSpec, builtinRewards: builtins, rewards: user, probeEvery: ctx.probeEvery, ...(probeCount !== undefined ? { probeCount } : {}) };
+  ctx.probeMode = record?.probeMode ?? cmd.probeMode ?? 'greedy';
+  ctx.runRecord = { model: loaded.label, task: taskSpec, builtinRewards: builtins, rewards: user, probeEvery: ctx.probeEvery, probeMode: ctx.probeMode, ...(probeCount !== undefined ? { probeCount } : {}) };
   ctx.trainer = makeTrainer(ctx, config, fns);
   return config;
 }
@@ -83,7 +84,7 @@ function resumeRun(ctx: SessionContext, record: SessionRecord, optimizer: Optimi
   // The saved run's charts, probes and log first, so the page draws them before new steps.
   ctx.history.reset(decodeHistory(ctx.resumeFiles?.get(HISTORY_FILE)));
   ctx.emit({ type: 'history', history: ctx.history.upTo(step) });
-  ctx.emit({ type: 'resumed', step, config: { ...config }, probeEvery: ctx.probeEvery, task: ctx.runRecord!.task });
+  ctx.emit({ type: 'resumed', step, config: { ...config }, probeEvery: ctx.probeEvery, task: ctx.runRecord!.task, probeMode: ctx.probeMode });
   ctx.emit({ type: 'log', level: 'info', message: `Resumed at step ${step}.` });
   ctx.resumeFiles = null;
   startLoop(ctx);

@@ -16,6 +16,7 @@ import { start } from './session-start';
 import { singleStep, startLoop } from './session-loop';
 import { autoSave, exportFiles, save } from './session-checkpoint';
 import { evalProbes } from './session-probes';
+import { deleteExperiment, listExperiments, refusal, runExperimentCommand } from './session-experiment';
 
 export type { SessionEnv, SessionOptions } from './session-context';
 
@@ -46,7 +47,21 @@ export class TrainingSession {
         return this.stop();
       case 'setConfig':
         return this.setConfig(cmd.config);
+      case 'experimentStart':
+        return this.startExperiment(cmd);
+      case 'experimentStop':
+        if (this.ctx.experiment) this.ctx.experiment.stop = true;
+        return;
+      case 'experimentList':
+        return listExperiments(this.ctx);
+      case 'experimentDelete':
+        return deleteExperiment(this.ctx, cmd.id);
       default:
+        // An experiment holds the queue for minutes: say so now instead of answering after it.
+        if (this.ctx.experiment) {
+          this.ctx.emit({ type: 'error', code: 'busy', message: `The experiment '${this.ctx.experiment.name}' is running; stop it (Experiments view) before ${cmd.type === 'load' ? 'loading a model' : cmd.type === 'start' ? 'starting a training run' : `'${cmd.type}'`}.` });
+          return;
+        }
         return this.queue(() => this.exclusive(cmd));
     }
   }
@@ -85,6 +100,31 @@ export class TrainingSession {
     await this.queue(() => autoSave(ctx));
     // A stop during the base probe or a rollout has already ended the run.
     if ((ctx.state as RunState) === 'stopping') ctx.setState('ready', 'stopped by the user', 'stopped');
+  }
+
+  /**
+   * Refused while a training run is active or another experiment runs (checked again when its turn
+   * in the queue comes, for a Start sent just before). Resolves when the experiment has ended.
+   */
+  private async startExperiment(cmd: Extract<Command, { type: 'experimentStart' }>): Promise<void> {
+    const ctx = this.ctx;
+    const no = refusal(ctx);
+    if (no) {
+      ctx.emit({ type: 'error', ...no });
+      return;
+    }
+    const experiment = { id: cmd.continueId ?? `${cmd.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`, name: cmd.name, stop: false };
+    ctx.experiment = experiment;
+    await this.queue(async () => {
+      if (ctx.experiment === experiment) ctx.experiment = null;
+      const late = refusal(ctx);
+      if (late) {
+        ctx.emit({ type: 'error', ...late });
+        return;
+      }
+      ctx.experiment = experiment;
+      await runExperimentCommand(ctx, cmd);
+    });
   }
 
   /** Model-touching work runs one piece at a time, in arrival order. */
@@ -145,8 +185,10 @@ export class TrainingSession {
   /** Stop everything and free the model; the session can load again afterwards. */
   async dispose(): Promise<void> {
     const ctx = this.ctx;
+    if (ctx.experiment) ctx.experiment.stop = true;
     if (ctx.state === 'running' || ctx.state === 'paused') ctx.setState('stopping');
     await ctx.loop;
+    await this.busy;
     ctx.disposeRun();
     ctx.loaded?.model.dispose();
     ctx.loaded = null;

@@ -6,6 +6,7 @@ import type { Command, WorkerEvent } from './protocol';
 import { TrainingSession } from './session';
 import { chooseBackend } from '../core/backend-choice';
 import { opfsStore } from './opfs-store';
+import { opfsExperimentStore } from './opfs-experiments';
 
 interface WorkerScope {
   postMessage(msg: WorkerEvent, transfer?: Transferable[]): void;
@@ -32,6 +33,7 @@ const session = new TrainingSession(post, {
   initBackend: (explicit) => chooseBackend({ wasmPaths, ...(explicit ? { explicit } : {}) }),
   embedded: { kind: 'url', baseUrl: new URL('models/tabzero-tiny/', base).href },
   checkpoints: opfsStore(),
+  experiments: opfsExperimentStore(),
   // 64 held-out problems unless the start command (a preset) asks for another size: at 24 the
   // Wilson interval is ±20 points wide and a real change reads as noise.
 }, { probeCount: 64 });

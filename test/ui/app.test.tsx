@@ -93,7 +93,7 @@ describe('App', () => {
       client.emit({ type: 'probes', report: { step: 3, plain: sc(0.5), plan: sc(0.52), knowledge: sc(0.56), subproblems: sc(0.2), planEffect: 0.02, knowledgeEffect: 0.06 } });
     });
     const table = screen.getByTestId('base-vs-now');
-    expect(table.textContent).toContain('Base (step 0) vs now (step 3)');
+    expect(table.textContent).toContain('Base (step 0, greedy) vs now (step 3, greedy)');
     const knowledgeRow = screen.getByText('Knowledge effect').closest('tr')!;
     expect(Array.from(knowledgeRow.querySelectorAll('td')).map((td) => td.textContent)).toEqual(['-4.0', '+6.0', '+10.0', '-5.4', '+4.3']);
   });
@@ -246,7 +246,7 @@ describe('first-hour UI', () => {
     fireEvent.click(screen.getByTestId('lecture-toggle'));
     expect(screen.queryByText('GRPO settings (TRL names)')).toBeNull();
     expect(document.documentElement.dataset.lecture).toBe('on');
-    expect(screen.getByTestId('base-vs-now').textContent).toContain('Base (step 0) vs now (step 5)');
+    expect(screen.getByTestId('base-vs-now').textContent).toContain('Base (step 0, greedy) vs now (step 5, greedy)');
     expect(screen.getByTestId('probe-panel').getAttribute('data-reports')).toBe('2');
     expect(screen.getByTestId('chart-reward').getAttribute('data-points')).toBe('1');
     expect((screen.getByLabelText('Other metric') as HTMLSelectElement).value).toBe('completions/mean_length');

@@ -147,6 +147,27 @@ export const RECIPES: Record<ExperimentName, Recipe> = {
 
 export const EXPERIMENT_NAMES = Object.keys(RECIPES) as ExperimentName[];
 
+/** How big a run is: what the CLI's flags and the app's form set. */
+export interface ExperimentSize {
+  seeds: number;
+  steps: number;
+  stage2Steps: number;
+  probeN: number;
+  /** Avg@k's k. */
+  samples: number;
+}
+
+/**
+ * 'full': the recipe's defaults (the README's figures). 'quick': one seed, a few steps and a small
+ * probe set, so a lecture can watch a recipe finish on wasm in a few minutes; its intervals are
+ * wide, and the view says so.
+ */
+export function recipeSize(name: ExperimentName, size: 'full' | 'quick'): ExperimentSize {
+  const d = RECIPES[name].defaults;
+  if (size === 'full') return { ...d, samples: 8 };
+  return { seeds: 1, steps: Math.min(d.steps, 4), stage2Steps: Math.min(d.stage2Steps, 3), probeN: Math.min(d.probeN, 12), samples: 4 };
+}
+
 /** The GRPO settings every recipe shares (the documented run's, with fewer prompts per step to fit the budget). */
 export const EXPERIMENT_GRPO: Partial<GRPOConfig> = {
   num_generations: 8,

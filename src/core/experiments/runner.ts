@@ -61,6 +61,26 @@ export interface ExperimentEnv {
   log?: (message: string) => void;
   /** After each arm: the result so far (write it somewhere). */
   onProgress?: (result: ExperimentResult) => void | Promise<void>;
+  /**
+   * Called between chunks of work (decoding steps, updates, probe batches, RL steps). A host that
+   * shares its thread (a Web Worker) yields here so a Stop can arrive, and throws to end the run;
+   * what finished before is already in the last onProgress result.
+   */
+  onPhase?: (phase: ExperimentPhase) => void | Promise<void>;
+}
+
+/** Where a run is: the arm and seed, what it is doing, and how far along it is. */
+export interface ExperimentPhase {
+  /** An arm id, or 'stage1' for the Stage-1 run that Stage-2 arms start from. */
+  arm: string;
+  seed: number;
+  phase: 'train' | 'probe' | 'hard-set';
+  /** RL steps done and planned (train), or probe rows done and total (probe, hard-set). */
+  done: number;
+  total: number;
+  /** (arm, seed) runs finished, and planned in all. */
+  runsDone: number;
+  runsTotal: number;
 }
 
 /** Per-problem figures, compact (one per probe problem, in probe-set order). */
@@ -170,12 +190,23 @@ export async function runExperiment(name: string, opts: ExperimentOptions, env: 
     result.runs.push(...p.runs.filter((r) => arms.some((a) => a.id === r.arm)));
     result.started = p.started;
   }
+  // The run exists from here on: a host lists it (no arms yet) before the first arm finishes.
+  await env.onProgress?.(result);
+  const runsTotal = arms.reduce((n, a) => n + (a.from === 'base' && !a.train ? 1 : opts.seeds.length), 0);
+  const phase = async (arm: string, seed: number, p: ExperimentPhase['phase'], d: number, total: number): Promise<void> => {
+    await env.onPhase?.({ arm, seed, phase: p, done: d, total, runsDone: result.runs.length, runsTotal });
+  };
   const done = (arm: string, seed: number): boolean => result.runs.some((r) => r.arm === arm && r.seed === seed);
   const load = (files: Map<string, Uint8Array>): Promise<LoadedModel> =>
     loadModel({ kind: 'files', files: [...files].map(([n, data]) => ({ name: n, data })) }, { trainable: true });
 
-  const probe = async (m: LoadedModel, seed: number): Promise<Pick<ArmRun, 'sampled' | 'sampledRows' | 'greedy' | 'greedyRows'>> => {
-    const complete = makeCompleter(m.model, completerTokenizer(m), { generate, maxNewTokens: grpo.max_completion_length ?? 128, batchSize: opts.probeBatch ?? 32 });
+  const probe = async (m: LoadedModel, arm: string, seed: number): Promise<Pick<ArmRun, 'sampled' | 'sampledRows' | 'greedy' | 'greedyRows'>> => {
+    const complete = makeCompleter(m.model, completerTokenizer(m), {
+      generate,
+      maxNewTokens: grpo.max_completion_length ?? 128,
+      batchSize: opts.probeBatch ?? 32,
+      onProgress: (d, total) => phase(arm, seed, 'probe', d, total),
+    });
     const s = await runProbesDetailed(complete, probes, { mode: 'sampled', samples: probeSamples, temperature: probeTemperature, seed });
     const out: Pick<ArmRun, 'sampled' | 'sampledRows' | 'greedy' | 'greedyRows'> = { sampled: s.report, sampledRows: compact(s.rows) };
     if (opts.greedy ?? true) {
@@ -186,7 +217,7 @@ export async function runExperiment(name: string, opts: ExperimentOptions, env: 
     return out;
   };
 
-  const train = async (m: LoadedModel, t: ArmTraining, seed: number, source: ProblemSource): Promise<{ rewards: number[]; zeroStd: number[] }> => {
+  const train = async (m: LoadedModel, arm: string, t: ArmTraining, seed: number, source: ProblemSource): Promise<{ rewards: number[]; zeroStd: number[] }> => {
     const steps = t.length === 'stage1' ? opts.steps : opts.stage2Steps;
     const fns = t.rewards.map((r) => fromRewardFn({ name: r.name, fn: builtinReward(r.name) }));
     const chat = m.tokenizer.hasChatTemplate;
@@ -207,7 +238,13 @@ export async function runExperiment(name: string, opts: ExperimentOptions, env: 
     const zeroStd: number[] = [];
     try {
       for (let s = 0; s < steps; s++) {
-        const r = await trainer.trainStep();
+        await phase(arm, seed, 'train', s, steps);
+        const r = await trainer.trainStep({
+          onRolloutStep: async (t) => {
+            if (t % 8 === 0) await phase(arm, seed, 'train', s, steps);
+          },
+          onUpdate: () => phase(arm, seed, 'train', s, steps),
+        });
         rewards.push(r.metrics.reward ?? NaN);
         zeroStd.push(r.metrics.frac_reward_zero_std ?? NaN);
         log(`  step ${s + 1}/${steps} reward ${(r.metrics.reward ?? NaN).toFixed(3)}`);
@@ -225,7 +262,12 @@ export async function runExperiment(name: string, opts: ExperimentOptions, env: 
     const unique = [...new Map(candidates.map((p) => [p.id, p])).values()];
     const k = opts.hardSamples ?? 4;
     const tok = completerTokenizer(m);
-    const complete: CompleteFn = makeCompleter(m.model, tok, { generate, maxNewTokens: grpo.max_completion_length ?? 128, batchSize: opts.probeBatch ?? 32 });
+    const complete: CompleteFn = makeCompleter(m.model, tok, {
+      generate,
+      maxNewTokens: grpo.max_completion_length ?? 128,
+      batchSize: opts.probeBatch ?? 32,
+      onProgress: (d, total) => phase('stage1', seed, 'hard-set', d, total),
+    });
     const texts = await complete(unique.map((p) => renderPrompt(p)), { temperature: grpo.temperature ?? 1, seed: seed ^ HARD_SALT, samples: k });
     const rate = unique.map((p, i) => ({ p, r: texts[i]!.filter((c) => isCorrect(c, p)).length / k }));
     rate.sort((a, b) => a.r - b.r);
@@ -255,8 +297,8 @@ export async function runExperiment(name: string, opts: ExperimentOptions, env: 
     log(`${rec.name} / ${arm.id} / seed ${seed}`);
     const m = await load(files);
     try {
-      const trained = arm.train ? await train(m, arm.train, seed, sourceFor(arm.train.pool, hard)) : null;
-      const p = await probe(m, seed);
+      const trained = arm.train ? await train(m, arm.id, arm.train, seed, sourceFor(arm.train.pool, hard)) : null;
+      const p = await probe(m, arm.id, seed);
       const run: ArmRun = { arm: arm.id, seed, ...p, trainReward: trained?.rewards ?? [], seconds: Math.round((performance.now() - t0) / 100) / 10 };
       if (trained) run.trainZeroStd = trained.zeroStd;
       if (arm.train && arm.train.pool !== 'all' && hard) run.hardSet = hard.length;
@@ -282,7 +324,7 @@ export async function runExperiment(name: string, opts: ExperimentOptions, env: 
     let stage1: Map<string, Uint8Array>;
     let hard: Problem[];
     try {
-      await train(m, { length: 'stage1', pool: 'all', mix: { plain: 1, plan: 0, knowledge: 0 }, rewards: fromStage1.find((a) => a.train)?.train?.rewards ?? [{ name: 'correctness', weight: 1 }] }, seed, task);
+      await train(m, 'stage1', { length: 'stage1', pool: 'all', mix: { plain: 1, plan: 0, knowledge: 0 }, rewards: fromStage1.find((a) => a.train)?.train?.rewards ?? [{ name: 'correctness', weight: 1 }] }, seed, task);
       stage1 = await exportModel(m.model, m.files);
       hard = await hardSet(m, seed);
     } finally {

@@ -84,6 +84,8 @@ export function ConfigForm() {
   const choosePreset = useAppStore((s) => s.choosePreset);
   const probeEvery = useAppStore((s) => s.probeEvery);
   const setProbeEvery = useAppStore((s) => s.setProbeEvery);
+  const probeMode = useAppStore((s) => s.probeMode);
+  const setProbeMode = useAppStore((s) => s.setProbeMode);
   return (
     <section className="config" aria-label="GRPO settings">
       <div className="presets" role="group" aria-label="Presets">
@@ -100,6 +102,17 @@ export function ConfigForm() {
         </label>
         <input id="cfg-probe-every" type="number" min={0} value={probeEvery} onChange={(e) => setProbeEvery(Math.max(0, Math.floor(Number(e.target.value) || 0)))} />
         <small className="help">Evaluate the probe set every this many steps (0: only on request).</small>
+      </div>
+      <div className="field">
+        <label htmlFor="cfg-probe-mode">
+          <code>probe_mode</code>
+          <span className="tag">TZ</span>
+        </label>
+        <select id="cfg-probe-mode" value={probeMode} onChange={(e) => setProbeMode(e.target.value === 'avg@k' ? 'avg@k' : 'greedy')}>
+          <option value="greedy">greedy</option>
+          <option value="avg@k">Avg@8, T = 0.6</option>
+        </select>
+        <small className="help">How the probes measure: greedy (one completion per prompt) or the paper's Avg@8, 8× slower, which samples 8 completions per prompt at temperature 0.6, as SPARKLE reports; its intervals count problems, not samples. Applies from the next Start.</small>
       </div>
       {CONFIG_FIELDS.map((f) => (
         <FieldInput key={f.name} field={f} />

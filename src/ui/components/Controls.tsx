@@ -27,7 +27,9 @@ export function Controls({ compact = false }: { compact?: boolean }) {
   const stop = useAppStore((st) => st.stop);
   const reset = useAppStore((st) => st.reset);
   const badReward = rewards.find((r) => !checkRewardSyntax(r.source).ok);
-  const canStart = (runState === 'ready' || runState === 'error') && !badReward && !starting;
+  // An experiment trains its own copies of the model; the worker refuses a run beside it, so the button says so first.
+  const experimentRunning = useAppStore((st) => st.experiments.some((e) => e.status === 'running'));
+  const canStart = (runState === 'ready' || runState === 'error') && !badReward && !starting && !experimentRunning;
   const text = activityText(runState, activity, starting);
   const busy = runState === 'running' || starting;
   return (
@@ -40,6 +42,7 @@ export function Controls({ compact = false }: { compact?: boolean }) {
         </span>
       </div>
       {reason && !compact && <div className="state-reason">{reason}</div>}
+      {experimentRunning && !compact && <div className="state-reason">An experiment is running (Experiments tab); training waits for it.</div>}
       <div className="activity" aria-live="polite">
         <span data-testid="activity">{text ?? ' '}</span>
         {!compact && activity && text && activity.phase !== 'save' && <progress max={activity.total || 1} value={activity.done} />}
@@ -50,7 +53,7 @@ export function Controls({ compact = false }: { compact?: boolean }) {
             ▶ Resume
           </button>
         ) : (
-          <button type="button" className="primary" onClick={() => a()} disabled={!canStart} title={badReward ? `Fix the syntax error in reward “${badReward.name}” first` : 'Start training'}>
+          <button type="button" className="primary" onClick={() => a()} disabled={!canStart} title={badReward ? `Fix the syntax error in reward “${badReward.name}” first` : experimentRunning ? 'An experiment is running (Experiments tab): stop it or let it finish first' : 'Start training'}>
             ▶ Start
           </button>
         )}

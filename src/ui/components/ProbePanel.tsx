@@ -1,6 +1,6 @@
 /** The probe chart (plain / +plan / +knowledge / subproblems over steps) and the paper-style base-vs-now table. */
 import { useMemo } from 'react';
-import { baseVsNow, probeChart, type ComparisonRow } from '../chart-data';
+import { baseVsNow, probeChart, probeModeLabel, type ComparisonRow } from '../chart-data';
 import { useAppStore } from '../store-context';
 import { UPlotChart } from './UPlotChart';
 
@@ -43,12 +43,15 @@ export function BaseVsNowTable({ compact = false }: { compact?: boolean }) {
   const runState = useAppStore((s) => s.runState);
   const evalProbes = useAppStore((s) => s.evalProbes);
   const table = useMemo(() => baseVsNow(probes), [probes]);
+  const sorted = useMemo(() => [...probes].sort((a, b) => a.step - b.step), [probes]);
+  const baseMode = sorted[0] ? probeModeLabel(sorted[0]) : null;
+  const nowMode = sorted.length > 1 ? probeModeLabel(sorted[sorted.length - 1]!) : null;
   const canEval = runState === 'ready' || runState === 'paused';
   return (
     <div className="probe-table">
       <table data-testid="base-vs-now">
         <caption>
-          Base (step {table.baseStep ?? '—'}) vs now (step {table.nowStep ?? '—'}){compact ? '' : ', in % and points'}{' '}
+          Base (step {table.baseStep ?? '—'}{baseMode ? `, ${baseMode}` : ''}) vs now (step {table.nowStep ?? '—'}{nowMode ? `, ${nowMode}` : ''}){compact ? '' : ', in % and points'}{' '}
           {!compact && (
             <button type="button" className="small" onClick={evalProbes} disabled={!canEval} title="Evaluate the probe set on the current weights">
               Evaluate now
@@ -88,7 +91,15 @@ export function ProbeChart({ styleKey, fill = false, subproblems = true, fitY = 
   const probes = useAppStore((s) => s.probes);
   const chart = useMemo(() => probeChart(probes, { subproblems, fitY }), [probes, subproblems, fitY]);
   if (probes.length === 0) return <p className="empty">No probe evaluation yet: it runs at step 0 and every few steps.</p>;
-  return <UPlotChart model={chart} height={height} fill={fill} styleKey={styleKey} />;
+  const modes = [...new Set(probes.map(probeModeLabel))];
+  return (
+    <>
+      <UPlotChart model={chart} height={height} fill={fill} styleKey={styleKey} />
+      <p className="hint probe-mode" data-testid="probe-mode">
+        Measured {modes.join(' and ')}
+      </p>
+    </>
+  );
 }
 
 export function ProbePanel({ styleKey }: { styleKey: string }) {
