@@ -11,6 +11,7 @@ import { activation, applyRope, attend, attentionMask, embed, layerNorm, linear,
 import { Rng } from '../rng';
 import { installWasmSharedIdentity } from '../kernels/wasm-identity';
 import { fusedRmsNorm, fusedRopeHeads, fusedSwiGLU, webgpuFusedAvailable } from '../kernels/webgpu-fused';
+import { layerGradSupported, llamaLayerWithGrad } from './llama-layer-grad';
 
 export interface HostTensor {
   shape: number[];
@@ -257,6 +258,12 @@ export class CausalLM {
     const recompute = wanted && this.trainable && !inp.cache && !inp.returnCache;
     for (let i = 0; i < c.numLayers; i++) {
       const l = `model.layers.${i}.`;
+      if (!recompute && this.trainable && !inp.cache && !inp.returnCache && layerGradSupported(c)) {
+        const names = [...this.weights.keys()].filter((n) => n.startsWith(l));
+        const ws = new Map(names.map((n) => [n.slice(l.length), this.w(n) as tf.Tensor]));
+        x = llamaLayerWithGrad(c, x, ws, { B, T, cos, sin, mask, fused, outIn: !this.transposedLinear });
+        continue;
+      }
       if (!recompute) {
         const get = (n: string) => this.opt(`${l}${n}`);
         x = this.llamaLayer(x, get, { B, T, cos, sin, mask, fused }, inp.cache ? { k: inp.cache.keys[i]!, v: inp.cache.values[i]! } : null, ks, vs);

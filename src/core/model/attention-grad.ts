@@ -1,0 +1,105 @@
+/**
+ * Backward passes written out by hand for the Llama decoder layer's pieces, so that a training
+ * forward keeps only what these need (as PyTorch's autograd does) instead of every intermediate
+ * tfjs's ops save for their own gradients: softmax internals, raw and masked scores, the rsqrt
+ * chain of RMSNorm, sigmoid(gate) and gate·sigmoid(gate), RoPE's slices and concat.
+ * Every function here runs inside a caller's tidy and records nothing on the gradient tape.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { matMulPlain, preferTransposedProduct } from './matmul';
+
+function inPlaceTransposes(): boolean {
+  return tf.getBackend() === 'webgpu';
+}
+
+function swapLast(x: tf.Tensor): tf.Tensor {
+  const perm = [...Array(x.rank).keys()];
+  perm[x.rank - 1] = x.rank - 2;
+  perm[x.rank - 2] = x.rank - 1;
+  return tf.transpose(x, perm);
+}
+
+/** aᵀ·b over the last two dims: webgpu reads aᵀ in place; wasm and cpu run the plain product on a transposed copy (much faster there). */
+export function matMulTA(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return inPlaceTransposes() ? tf.matMul(a, b, true, false) : matMulPlain(swapLast(a), b);
+}
+
+/**
+ * Gradients of y = x·W (W stored [in, out]) or y = x·Wᵀ (W stored [out, in], `outIn`), x [N, in],
+ * dy [N, out]: [dx, dW].
+ */
+export function linearGrad(x: tf.Tensor, w: tf.Tensor, dy: tf.Tensor, outIn: boolean): [tf.Tensor, tf.Tensor] {
+  if (outIn) return [matMulPlain(dy, w), matMulTA(dy, x)];
+  return [matMulPlain(dy, w, true), matMulTA(x, dy)];
+}
+
+/**
+ * y = x · rstd · w with rstd = 1/sqrt(mean(x²) + eps) over the last axis: [dx, dw], rstd
+ * recomputed from x (one reduction) rather than kept from the forward pass.
+ */
+export function rmsNormGrad(x: tf.Tensor, w: tf.Tensor, eps: number, dy: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps));
+  const xhat = tf.mul(x, rstd);
+  const H = x.shape[x.rank - 1]!;
+  const dw = tf.sum(tf.reshape(tf.mul(dy, xhat), [-1, H]), 0);
+  const g = tf.mul(dy, w);
+  const dx = tf.mul(rstd, tf.sub(g, tf.mul(xhat, tf.mean(tf.mul(g, xhat), -1, true))));
+  return [dx, dw];
+}
+
+/**
+ * RoPE's gradient, y = x·cos + rotate_half(x)·sin with rotate_half(x) = [-x2, x1]: the transpose
+ * of rotate_half is u ↦ [u2, -u1] = -rotate_half(u), so dx = dy·cos − rotate_half(dy·sin).
+ */
+export function ropeGrad(dy: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
+  const half = dy.shape[3] / 2;
+  const u = tf.mul(dy, sin);
+  const u1 = tf.slice(u, [0, 0, 0, 0], [-1, -1, -1, half]);
+  const u2 = tf.slice(u, [0, 0, 0, half], [-1, -1, -1, half]);
+  return tf.add(tf.mul(dy, cos), tf.concat([u2, tf.neg(u1)], 3)) as tf.Tensor4D;
+}
+
+/** silu(gate)·up: [d gate, d up]. */
+export function swigluGrad(gate: tf.Tensor, up: tf.Tensor, dy: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  const s = tf.sigmoid(gate);
+  const dup = tf.mul(dy, tf.mul(gate, s));
+  // d silu/dg = s + g·s·(1 − s) = s·(1 + g·(1 − s)).
+  const dgate = tf.mul(tf.mul(dy, up), tf.mul(s, tf.add(tf.mul(gate, tf.sub(1, s)), 1)));
+  return [dgate, dup];
+}
+
+/**
+ * Softmax attention probabilities [B, Hkv, rep·T, S] and output [B, H, T, D] for q [B, H, T, D],
+ * k, v [B, Hkv, S, D] and an additive mask [B, 1, 1, T, S]; query heads h·rep … h·rep+rep−1
+ * share key head h. The same ops, in the same order, as layers.ts's attend.
+ */
+export function attentionForward(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor): { out: tf.Tensor4D; probs: tf.Tensor4D } {
+  const [B, H, T, D] = q.shape;
+  const [, Hkv, S] = k.shape;
+  const rep = H / Hkv;
+  const qg = tf.reshape(tf.mul(q, 1 / Math.sqrt(D)), [B, Hkv, rep * T, D]);
+  const raw = preferTransposedProduct(rep * T, S) ? tf.transpose(matMulPlain(k, qg, true), [0, 1, 3, 2]) : matMulPlain(qg, k, true);
+  const scores = tf.add(tf.reshape(raw, [B, Hkv, rep, T, S]), mask);
+  const probs = tf.reshape(tf.softmax(scores), [B, Hkv, rep * T, S]) as tf.Tensor4D;
+  return { out: tf.reshape(matMulPlain(probs, v), [B, H, T, D]) as tf.Tensor4D, probs };
+}
+
+/**
+ * Gradients of attentionForward's output from the saved probabilities P:
+ * dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P ⊙ (dP − rowsum(dP ⊙ P)), dQ = dS·K·scale, dK = dSᵀ·Q·scale.
+ * Masked keys have P = 0 exactly, so they get no gradient.
+ */
+export function attentionGrad(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, probs: tf.Tensor4D, dOut: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
+  const [B, H, T, D] = q.shape;
+  const Hkv = k.shape[1];
+  const rep = H / Hkv;
+  const scale = 1 / Math.sqrt(D);
+  const dO = tf.reshape(dOut, [B, Hkv, rep * T, D]);
+  const dV = matMulTA(probs, dO);
+  const dP = matMulPlain(dO, v, true);
+  const dS = tf.mul(probs, tf.sub(dP, tf.sum(tf.mul(dP, probs), -1, true)));
+  const dQ = tf.reshape(tf.mul(matMulPlain(dS, k), scale), [B, H, T, D]);
+  const qg = tf.reshape(tf.mul(q, scale), [B, Hkv, rep * T, D]);
+  const dK = matMulTA(dS, qg);
+  return [dQ as tf.Tensor4D, dK as tf.Tensor4D, dV as tf.Tensor4D];
+}
