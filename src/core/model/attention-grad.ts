@@ -3,7 +3,8 @@
  * forward keeps only what these need (as PyTorch's autograd does) instead of every intermediate
  * tfjs's ops save for their own gradients: softmax internals, raw and masked scores, the rsqrt
  * chain of RMSNorm, sigmoid(gate) and gate·sigmoid(gate), RoPE's slices and concat.
- * Every function here runs inside a caller's tidy and records nothing on the gradient tape.
+ * Each function frees its own intermediates as it goes (a backward pass's tidy would otherwise
+ * hold them all at once) and records nothing on the gradient tape.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { matMulPlain, preferTransposedProduct } from './matmul';
@@ -29,8 +30,8 @@ export function matMulTA(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
  * dy [N, out]: [dx, dW].
  */
 export function linearGrad(x: tf.Tensor, w: tf.Tensor, dy: tf.Tensor, outIn: boolean): [tf.Tensor, tf.Tensor] {
-  if (outIn) return [matMulPlain(dy, w), matMulTA(dy, x)];
-  return [matMulPlain(dy, w, true), matMulTA(x, dy)];
+  if (outIn) return [tf.tidy(() => matMulPlain(dy, w)), tf.tidy(() => matMulTA(dy, x))];
+  return [tf.tidy(() => matMulPlain(dy, w, true)), tf.tidy(() => matMulTA(x, dy))];
 }
 
 /**
@@ -38,6 +39,10 @@ export function linearGrad(x: tf.Tensor, w: tf.Tensor, dy: tf.Tensor, outIn: boo
  * recomputed from x (one reduction) rather than kept from the forward pass.
  */
 export function rmsNormGrad(x: tf.Tensor, w: tf.Tensor, eps: number, dy: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  return tf.tidy(() => rmsNormGradKept(x, w, eps, dy));
+}
+
+function rmsNormGradKept(x: tf.Tensor, w: tf.Tensor, eps: number, dy: tf.Tensor): [tf.Tensor, tf.Tensor] {
   const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps));
   const xhat = tf.mul(x, rstd);
   const H = x.shape[x.rank - 1]!;
@@ -52,6 +57,10 @@ export function rmsNormGrad(x: tf.Tensor, w: tf.Tensor, eps: number, dy: tf.Tens
  * of rotate_half is u ↦ [u2, -u1] = -rotate_half(u), so dx = dy·cos − rotate_half(dy·sin).
  */
 export function ropeGrad(dy: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => ropeGradKept(dy, cos, sin));
+}
+
+function ropeGradKept(dy: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
   const half = dy.shape[3] / 2;
   const u = tf.mul(dy, sin);
   const u1 = tf.slice(u, [0, 0, 0, 0], [-1, -1, -1, half]);
@@ -61,10 +70,22 @@ export function ropeGrad(dy: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): t
 
 /** silu(gate)·up: [d gate, d up]. */
 export function swigluGrad(gate: tf.Tensor, up: tf.Tensor, dy: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  return tf.tidy(() => swigluGradKept(gate, up, dy));
+}
+
+function swigluGradKept(gate: tf.Tensor, up: tf.Tensor, dy: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  // d silu/dg = s + silu·(1 − s); temporaries freed one by one, each is MLP-sized.
   const s = tf.sigmoid(gate);
-  const dup = tf.mul(dy, tf.mul(gate, s));
-  // d silu/dg = s + g·s·(1 − s) = s·(1 + g·(1 − s)).
-  const dgate = tf.mul(tf.mul(dy, up), tf.mul(s, tf.add(tf.mul(gate, tf.sub(1, s)), 1)));
+  const silu = tf.mul(gate, s);
+  const dup = tf.mul(dy, silu);
+  const oneMinus = tf.sub(1, s);
+  const t = tf.mul(silu, oneMinus);
+  tf.dispose([silu, oneMinus]);
+  const dsilu = tf.add(s, t);
+  tf.dispose([s, t]);
+  const dyUp = tf.mul(dy, up);
+  const dgate = tf.mul(dyUp, dsilu);
+  tf.dispose([dyUp, dsilu]);
   return [dgate, dup];
 }
 
@@ -94,12 +115,20 @@ export function attentionGrad(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, pr
   const Hkv = k.shape[1];
   const rep = H / Hkv;
   const scale = 1 / Math.sqrt(D);
+  // Probability-sized tensors ([B, Hkv, rep·T, S], the largest here) are freed as soon as used:
+  // a tidy around the whole would hold a dozen of them at once.
   const dO = tf.reshape(dOut, [B, Hkv, rep * T, D]);
-  const dV = matMulTA(probs, dO);
-  const dP = matMulPlain(dO, v, true);
-  const dS = tf.mul(probs, tf.sub(dP, tf.sum(tf.mul(dP, probs), -1, true)));
-  const dQ = tf.reshape(tf.mul(matMulPlain(dS, k), scale), [B, H, T, D]);
-  const qg = tf.reshape(tf.mul(q, scale), [B, Hkv, rep * T, D]);
-  const dK = matMulTA(dS, qg);
+  const dV = tf.tidy(() => matMulTA(probs, dO));
+  const dS = tf.tidy(() => {
+    const dP = matMulPlain(dO, v, true);
+    const rowDot = tf.tidy(() => tf.sum(tf.mul(dP, probs), -1, true));
+    const centered = tf.sub(dP, rowDot);
+    dP.dispose();
+    return tf.mul(probs, centered);
+  });
+  const dQ = tf.tidy(() => tf.reshape(tf.mul(matMulPlain(dS, k), scale), [B, H, T, D]));
+  const dK = tf.tidy(() => matMulTA(dS, tf.reshape(tf.mul(q, scale), [B, Hkv, rep * T, D])));
+  dS.dispose();
+  dO.dispose();
   return [dQ as tf.Tensor4D, dK as tf.Tensor4D, dV as tf.Tensor4D];
 }

@@ -101,42 +101,56 @@ export function llamaLayerWithGrad(config: ModelConfig, x: tf.Tensor, weights: M
         tf.tidy(() => {
           const [sx, scos, ssin, q, k, v, probs, o, x2, gate, up, qPre, kPre] = saved as tf.Tensor4D[];
           const grads = new Map<string, tf.Tensor>();
-          const addGrad = (n: string, g: tf.Tensor) => grads.set(n, grads.has(n) ? tf.add(grads.get(n)!, g) : g);
+          // Kept: the stages' tidies below must not free them; each is returned to the tape once.
+          const addGrad = (n: string, g: tf.Tensor) => grads.set(n, tf.keep(g));
           const linGrad = (xx: tf.Tensor, n: string, d: tf.Tensor): tf.Tensor => {
             const [dx, dw] = linearGrad(xx, need(`${n}.weight`), d, outIn);
             addGrad(`${n}.weight`, dw);
             if (w(`${n}.bias`)) addGrad(`${n}.bias`, tf.sum(d, 0));
             return dx;
           };
-          const dy2 = tf.reshape(dy, [B * T, Hd]);
-          // MLP: the normed input and silu(gate)·up recomputed from x2, gate and up.
-          const gated = fused ? fusedSwiGLU(gate, up) : tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
-          const dGated = linGrad(tf.reshape(gated, [B * T, -1]), 'mlp.down_proj', dy2);
-          const [dGate, dUp] = swigluGrad(tf.reshape(gate, [B * T, -1]), tf.reshape(up, [B * T, -1]), dGated);
-          const h2 = tf.reshape(norm(x2, need('post_attention_layernorm.weight')), [B * T, Hd]);
-          const dH2 = tf.add(linGrad(h2, 'mlp.gate_proj', dGate), linGrad(h2, 'mlp.up_proj', dUp));
-          const [dX2n, dW2] = rmsNormGrad(x2, need('post_attention_layernorm.weight'), c.normEps, tf.reshape(dH2, [B, T, Hd]));
-          addGrad('post_attention_layernorm.weight', dW2);
-          const dX2 = tf.add(dy, dX2n);
-          // Attention.
-          const dO = linGrad(o, 'self_attn.o_proj', tf.reshape(dX2, [B * T, Hd]));
-          const [dQ, dK, dV] = attentionGrad(q, k, v, probs, splitHeads(dO, B, T, c.numHeads, D));
-          let dQp = ropeGrad(dQ, scos, ssin);
-          let dKp = ropeGrad(dK, scos, ssin);
-          if (c.qkNorm) {
-            const [dq, dqw] = rmsNormGrad(qPre!, need('self_attn.q_norm.weight'), c.normEps, dQp);
-            const [dk, dkw] = rmsNormGrad(kPre!, need('self_attn.k_norm.weight'), c.normEps, dKp);
-            addGrad('self_attn.q_norm.weight', dqw);
-            addGrad('self_attn.k_norm.weight', dkw);
-            dQp = dq as tf.Tensor4D;
-            dKp = dk as tf.Tensor4D;
-          }
-          const h = tf.reshape(norm(sx, need('input_layernorm.weight')), [B * T, Hd]);
-          const dH = tf.addN([
-            linGrad(h, 'self_attn.q_proj', mergeHeads(dQp, B, T)),
-            linGrad(h, 'self_attn.k_proj', mergeHeads(dKp, B, T)),
-            linGrad(h, 'self_attn.v_proj', mergeHeads(dV, B, T)),
-          ]);
+          // Three stages, each in its own tidy so that only what the next one needs outlives it.
+          const dX2 = tf.tidy(() => {
+            // MLP: the normed input and silu(gate)·up recomputed from x2, gate and up.
+            const gate2 = tf.reshape(gate, [B * T, -1]);
+            const up2 = tf.reshape(up, [B * T, -1]);
+            const gated = fused ? fusedSwiGLU(gate2, up2) : tf.tidy(() => tf.mul(tf.mul(gate2, tf.sigmoid(gate2)), up2));
+            const dGated = linGrad(gated, 'mlp.down_proj', tf.reshape(dy, [B * T, Hd]));
+            gated.dispose();
+            const [dGate, dUp] = swigluGrad(gate2, up2, dGated);
+            dGated.dispose();
+            const h2 = tf.reshape(norm(x2, need('post_attention_layernorm.weight')), [B * T, Hd]);
+            const dH2a = linGrad(h2, 'mlp.gate_proj', dGate);
+            dGate.dispose();
+            const dH2b = linGrad(h2, 'mlp.up_proj', dUp);
+            dUp.dispose();
+            const dH2 = tf.add(dH2a, dH2b);
+            const [dX2n, dW2] = rmsNormGrad(x2, need('post_attention_layernorm.weight'), c.normEps, tf.reshape(dH2, [B, T, Hd]));
+            addGrad('post_attention_layernorm.weight', dW2);
+            return tf.add(dy, dX2n);
+          });
+          const dH = tf.tidy(() => {
+            const dO = linGrad(o, 'self_attn.o_proj', tf.reshape(dX2, [B * T, Hd]));
+            const [dQ, dK, dV] = attentionGrad(q, k, v, probs, splitHeads(dO, B, T, c.numHeads, D));
+            let dQp = ropeGrad(dQ, scos, ssin);
+            let dKp = ropeGrad(dK, scos, ssin);
+            dQ.dispose();
+            dK.dispose();
+            if (c.qkNorm) {
+              const [dq, dqw] = rmsNormGrad(qPre!, need('self_attn.q_norm.weight'), c.normEps, dQp);
+              const [dk, dkw] = rmsNormGrad(kPre!, need('self_attn.k_norm.weight'), c.normEps, dKp);
+              addGrad('self_attn.q_norm.weight', dqw);
+              addGrad('self_attn.k_norm.weight', dkw);
+              dQp = dq as tf.Tensor4D;
+              dKp = dk as tf.Tensor4D;
+            }
+            const h = tf.reshape(norm(sx, need('input_layernorm.weight')), [B * T, Hd]);
+            return tf.addN([
+              linGrad(h, 'self_attn.q_proj', mergeHeads(dQp, B, T)),
+              linGrad(h, 'self_attn.k_proj', mergeHeads(dKp, B, T)),
+              linGrad(h, 'self_attn.v_proj', mergeHeads(dV, B, T)),
+            ]);
+          });
           const [dXn, dW1] = rmsNormGrad(sx, need('input_layernorm.weight'), c.normEps, tf.reshape(dH, [B, T, Hd]));
           addGrad('input_layernorm.weight', dW1);
           return [tf.add(dX2, dXn), ...names.map((n) => grads.get(n)!)];
