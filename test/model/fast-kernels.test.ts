@@ -327,7 +327,9 @@ describe.each(BACKENDS)('layer recomputation on %s', (backend) => {
       err = Math.max(err, maxAbsDiff(g, again.grads.get(name)!));
       scale = Math.max(scale, ...Array.from(g, Math.abs));
     }
-    expect(err).toBeLessThan(1e-6);
+    // Without recomputation the layer runs its hand-written backward pass, with recomputation
+    // tfjs's own gradients of the same ops: equal up to float32 rounding.
+    expect(err, `max |Δ| ${err} at gradient scale ${scale}`).toBeLessThan(2e-6 * Math.max(1, scale));
     expect(scale).toBeGreaterThan(1e-3);
     model.dispose();
   });
