@@ -11,7 +11,7 @@ import { activation, applyRope, attend, attentionMask, embed, layerNorm, linear,
 import { Rng } from '../rng';
 import { installWasmSharedIdentity } from '../kernels/wasm-identity';
 import { fusedRmsNorm, fusedRopeHeads, fusedSwiGLU, webgpuFusedAvailable } from '../kernels/webgpu-fused';
-import { layerGradSupported, llamaLayerWithGrad } from './llama-layer-grad';
+import { layerActivationFloats, layerGradSupported, llamaLayerWithGrad } from './llama-layer-grad';
 
 export interface HostTensor {
   shape: number[];
@@ -138,14 +138,15 @@ export class CausalLM {
   }
 
   /**
-   * Estimated bytes a Llama-family training forward of B rows × T tokens keeps for its backward
-   * pass without recomputation: per layer and token about 40·hidden + 20·intermediate +
-   * 10·heads·T floats, fitted to the wasm heap measured at the shipped model's RL shape (1.49 GB
-   * for 32 × 156 tokens; this gives 1.52 GB).
+   * Estimated bytes the decoder layers of a training forward of B rows × T tokens hold for the
+   * backward pass without recomputation (what recomputation could save): see
+   * layerActivationFloats. GPT-2 and activations other than SwiGLU's keep every op's saved
+   * tensors instead, about 40·hidden + 20·intermediate + 10·heads·T floats per layer and token.
    */
   activationBytes(B: number, T: number): number {
     const c = this.config;
-    return 4 * c.numLayers * B * T * (40 * c.hiddenSize + 20 * c.intermediateSize + 10 * c.numHeads * T);
+    const perToken = layerGradSupported(c) ? layerActivationFloats(c, T) : 40 * c.hiddenSize + 20 * c.intermediateSize + 10 * c.numHeads * T;
+    return 4 * c.numLayers * B * T * perToken;
   }
 
   /** Tensor names and shapes this model holds, in order. */
@@ -256,9 +257,11 @@ export class CausalLM {
     let x: tf.Tensor = tf.reshape(embed(this.w('model.embed_tokens.weight') as tf.Tensor2D, ids), [B, T, c.hiddenSize]);
     const wanted = this.recomputeLayers === 'auto' ? this.activationBytes(B, T) > RECOMPUTE_ABOVE_BYTES : this.recomputeLayers;
     const recompute = wanted && this.trainable && !inp.cache && !inp.returnCache;
+    // Training forwards (no cache) take the layer with a hand-written backward pass.
+    const handWritten = this.trainable && !inp.cache && !inp.returnCache && layerGradSupported(c);
     for (let i = 0; i < c.numLayers; i++) {
       const l = `model.layers.${i}.`;
-      if (!recompute && this.trainable && !inp.cache && !inp.returnCache && layerGradSupported(c)) {
+      if (!recompute && handWritten) {
         const names = [...this.weights.keys()].filter((n) => n.startsWith(l));
         const ws = new Map(names.map((n) => [n.slice(l.length), this.w(n) as tf.Tensor]));
         x = llamaLayerWithGrad(c, x, ws, { B, T, cos, sin, mask, fused, outIn: !this.transposedLinear });
@@ -278,6 +281,8 @@ export class CausalLM {
         save([xin, ...wsIn, cos, sin, mask]);
         const layer = (xx: tf.Tensor, ww: tf.Tensor[], ctx: { cos: tf.Tensor4D; sin: tf.Tensor4D; mask: tf.Tensor }) => {
           const byName = new Map(names.map((n, j) => [n, ww[j]!]));
+          // The hand-written backward pass inside too: the recomputed layer's own peak stays small.
+          if (handWritten) return llamaLayerWithGrad(c, xx, byName, { B, T, fused, outIn: !this.transposedLinear, ...ctx });
           return this.llamaLayer(xx, (n) => byName.get(n) ?? null, { B, T, fused, ...ctx }, null, [], []);
         };
         return {
