@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { initNodeBackend } from '../../src/cli/node-webgpu';
-import { attentionForward, attentionGrad, rmsNormGrad, ropeGrad, swigluGrad } from '../../src/core/model/attention-grad';
+import { attentionForward, attentionGrad, rmsNormGrad, ropeForward, ropeGrad, signedSin, swigluGrad } from '../../src/core/model/attention-grad';
+import { applyRope } from '../../src/core/model/layers';
 import { attentionMask } from '../../src/core/model/layers';
 import { parseConfig } from '../../src/core/model/config';
 import { CausalLM } from '../../src/core/model/causal-lm';
@@ -167,8 +168,15 @@ describe.each(BACKENDS)('hand-written gradients on %s', (backend) => {
       return tbl[(b * T + t) * D + (i % D)]!;
     });
     const wr = randomArray(B * heads * T * D, rng);
-    const dp = ropeGrad(f32(wr, [B, heads, T, D]) as tf.Tensor4D, f32(cos, [B, 1, T, D]) as tf.Tensor4D, f32(sin, [B, 1, T, D]) as tf.Tensor4D);
+    const [cosT, sinT, pT] = [f32(cos, [B, 1, T, D]) as tf.Tensor4D, f32(sin, [B, 1, T, D]) as tf.Tensor4D, f32(p, [B, heads, T, D]) as tf.Tensor4D];
+    const sinS = signedSin(sinT);
+    const dp = ropeGrad(f32(wr, [B, heads, T, D]) as tf.Tensor4D, cosT, sinS);
     expect(relErr(await dp.data(), centralDiff((pp) => dot(wr, refRopeRows(pp, rows(cos), rows(sin), D)), p))).toBeLessThan(1e-4);
+    // The forward equals layers.ts's applyRope bit for bit (the same products, negation moved to the table).
+    const [viaSwap, viaConcat] = [ropeForward(pT, cosT, sinS), tf.tidy(() => applyRope(pT, cosT, sinT))];
+    expect(Array.from(await viaSwap.data())).toEqual(Array.from(await viaConcat.data()));
+    expect(relErr(await viaSwap.data(), refRopeRows(p, rows(cos), rows(sin), D))).toBeLessThan(1e-5);
+    tf.dispose([sinS, viaSwap, viaConcat]);
     // SwiGLU.
     const g = randomArray(12, rng, 3);
     const u = randomArray(12, rng);
@@ -178,8 +186,8 @@ describe.each(BACKENDS)('hand-written gradients on %s', (backend) => {
     expect(relErr(await dg.data(), centralDiff((gg) => sw(gg, u), g))).toBeLessThan(1e-4);
     expect(relErr(await du.data(), centralDiff((uu) => sw(g, uu), u))).toBeLessThan(1e-4);
     tf.dispose([dx, dw, dp, dg, du]);
-    // Inputs made inline above belong to no tidy: 9 of them.
-    expect(tf.memory().numTensors - before).toBe(9);
+    // Inputs made inline above belong to no tidy: 10 of them.
+    expect(tf.memory().numTensors - before).toBe(10);
   });
 
   it.each(['llama', 'qwen2', 'qwen3'] as const)('%s: every weight\'s gradient through the model equals finite differences of the float64 reference forward, and nothing leaks', async (arch) => {

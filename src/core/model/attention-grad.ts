@@ -52,20 +52,32 @@ function rmsNormGradKept(x: tf.Tensor, w: tf.Tensor, eps: number, dy: tf.Tensor)
   return [dx, dw];
 }
 
-/**
- * RoPE's gradient, y = x·cos + rotate_half(x)·sin with rotate_half(x) = [-x2, x1]: the transpose
- * of rotate_half is u ↦ [u2, -u1] = -rotate_half(u), so dx = dy·cos − rotate_half(dy·sin).
- */
-export function ropeGrad(dy: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => ropeGradKept(dy, cos, sin));
+/** [x1, x2] → [x2, x1] over the last axis of a [B, heads, T, D] tensor: one Reverse instead of two slices and a concat. */
+function swapHalves(x: tf.Tensor4D): tf.Tensor4D {
+  const [B, H, T, D] = x.shape;
+  return tf.reshape(tf.reverse(tf.reshape(x, [B * H * T, 2, D / 2]), 1), [B, H, T, D]);
 }
 
-function ropeGradKept(dy: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
-  const half = dy.shape[3] / 2;
-  const u = tf.mul(dy, sin);
-  const u1 = tf.slice(u, [0, 0, 0, 0], [-1, -1, -1, half]);
-  const u2 = tf.slice(u, [0, 0, 0, half], [-1, -1, -1, half]);
-  return tf.add(tf.mul(dy, cos), tf.concat([u2, tf.neg(u1)], 3)) as tf.Tensor4D;
+/** The sin table with its first half negated, [-s, s]: rotate_half(x)·sin = swapHalves(x)·[-s, s]. */
+export function signedSin(sin: tf.Tensor4D): tf.Tensor4D {
+  const half = sin.shape[3] / 2;
+  return tf.tidy(() => tf.concat([tf.neg(tf.slice(sin, [0, 0, 0, 0], [-1, -1, -1, half])), tf.slice(sin, [0, 0, 0, half], [-1, -1, -1, half])], 3));
+}
+
+/**
+ * RoPE, y = x·cos + rotate_half(x)·sin with rotate_half(x) = [-x2, x1], as x·cos +
+ * swapHalves(x)·sinSigned (sinSigned from signedSin): the same products, bit for bit.
+ */
+export function ropeForward(x: tf.Tensor4D, cos: tf.Tensor4D, sinSigned: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.add(tf.mul(x, cos), tf.mul(swapHalves(x), sinSigned)) as tf.Tensor4D);
+}
+
+/**
+ * RoPE's gradient: rotate_half's transpose is u ↦ [u2, -u1], which is swapHalves(u·[-s, s])
+ * for u = dy·sin, so dx = dy·cos + swapHalves(dy·sinSigned).
+ */
+export function ropeGrad(dy: tf.Tensor4D, cos: tf.Tensor4D, sinSigned: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.add(tf.mul(dy, cos), swapHalves(tf.mul(dy, sinSigned))) as tf.Tensor4D);
 }
 
 /** silu(gate)·up: [d gate, d up]. */
