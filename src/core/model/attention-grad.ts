@@ -52,32 +52,32 @@ function rmsNormGradKept(x: tf.Tensor, w: tf.Tensor, eps: number, dy: tf.Tensor)
   return [dx, dw];
 }
 
-/** [x1, x2] → [x2, x1] over the last axis of a [B, heads, T, D] tensor: one Reverse instead of two slices and a concat. */
-function swapHalves(x: tf.Tensor4D): tf.Tensor4D {
-  const [B, H, T, D] = x.shape;
-  return tf.reshape(tf.reverse(tf.reshape(x, [B * H * T, 2, D / 2]), 1), [B, H, T, D]);
-}
-
-/** The sin table with its first half negated, [-s, s]: rotate_half(x)·sin = swapHalves(x)·[-s, s]. */
-export function signedSin(sin: tf.Tensor4D): tf.Tensor4D {
-  const half = sin.shape[3] / 2;
-  return tf.tidy(() => tf.concat([tf.neg(tf.slice(sin, [0, 0, 0, 0], [-1, -1, -1, half])), tf.slice(sin, [0, 0, 0, half], [-1, -1, -1, half])], 3));
-}
-
 /**
- * RoPE, y = x·cos + rotate_half(x)·sin with rotate_half(x) = [-x2, x1], as x·cos +
- * swapHalves(x)·sinSigned (sinSigned from signedSin): the same products, bit for bit.
+ * rotate_half(x) = [-x2, x1] over the last axis of a [B, heads, T, D] tensor as one product with
+ * a signed permutation matrix (or its transpose, u ↦ [u2, -u1]): every output is one ±x term plus
+ * zeros, so exact, and one fast 2-D product instead of two slices, a neg and a concat (tfjs-wasm's
+ * Slice copies and its Reverse is slower still).
  */
-export function ropeForward(x: tf.Tensor4D, cos: tf.Tensor4D, sinSigned: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => tf.add(tf.mul(x, cos), tf.mul(swapHalves(x), sinSigned)) as tf.Tensor4D);
+function rotateHalf(x: tf.Tensor4D, transposed: boolean): tf.Tensor4D {
+  const D = x.shape[3];
+  const half = D / 2;
+  const r = new Float32Array(D * D);
+  for (let i = 0; i < half; i++) {
+    // (x·R)_i = -x_{i+half} for i < half, x_{i-half} for i ≥ half; Rᵀ swaps the roles.
+    r[transposed ? i * D + (i + half) : (i + half) * D + i] = -1;
+    r[transposed ? (i + half) * D + i : i * D + (i + half)] = 1;
+  }
+  return tf.tidy(() => tf.reshape(matMulPlain(tf.reshape(x, [-1, D]), tf.tensor2d(r, [D, D])), x.shape) as tf.Tensor4D);
 }
 
-/**
- * RoPE's gradient: rotate_half's transpose is u ↦ [u2, -u1], which is swapHalves(u·[-s, s])
- * for u = dy·sin, so dx = dy·cos + swapHalves(dy·sinSigned).
- */
-export function ropeGrad(dy: tf.Tensor4D, cos: tf.Tensor4D, sinSigned: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => tf.add(tf.mul(dy, cos), swapHalves(tf.mul(dy, sinSigned))) as tf.Tensor4D);
+/** RoPE, y = x·cos + rotate_half(x)·sin: the products and sum of layers.ts's applyRope, bit for bit. */
+export function ropeForward(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.add(tf.mul(x, cos), tf.mul(rotateHalf(x, false), sin)) as tf.Tensor4D);
+}
+
+/** RoPE's gradient: dx = dy·cos + rotate_halfᵀ(dy·sin). */
+export function ropeGrad(dy: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.add(tf.mul(dy, cos), rotateHalf(tf.mul(dy, sin) as tf.Tensor4D, true)) as tf.Tensor4D);
 }
 
 /** silu(gate)·up: [d gate, d up]. */

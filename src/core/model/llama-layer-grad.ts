@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './types';
 import { linear, rmsNorm } from './layers';
-import { attentionForward, attentionGrad, linearGrad, rmsNormGrad, ropeForward, ropeGrad, signedSin, swigluGrad } from './attention-grad';
+import { attentionForward, attentionGrad, linearGrad, rmsNormGrad, ropeForward, ropeGrad, swigluGrad } from './attention-grad';
 import { fusedRmsNorm, fusedRopeHeads, fusedSwiGLU } from '../kernels/webgpu-fused';
 
 export interface LayerContext {
@@ -76,7 +76,6 @@ export function llamaLayerWithGrad(config: ModelConfig, x: tf.Tensor, weights: M
     const need = (n: string) => ws[names.indexOf(n)]!;
     const lin = (h: tf.Tensor, n: string) => linear(h, need(`${n}.weight`) as tf.Tensor2D, w(`${n}.bias`) as tf.Tensor1D | null, outIn);
     const { cos, sin, mask } = ctx;
-    const sinSigned = signedSin(sin);
     const kept = tf.tidy(() => {
       const h = norm(xin, need('input_layernorm.weight'));
       let q: tf.Tensor4D;
@@ -95,8 +94,8 @@ export function llamaLayerWithGrad(config: ModelConfig, x: tf.Tensor, weights: M
           q = rmsNorm(q, need('self_attn.q_norm.weight') as tf.Tensor1D, c.normEps) as tf.Tensor4D;
           k = rmsNorm(k, need('self_attn.k_norm.weight') as tf.Tensor1D, c.normEps) as tf.Tensor4D;
         }
-        q = ropeForward(q, cos, sinSigned);
-        k = ropeForward(k, cos, sinSigned);
+        q = ropeForward(q, cos, sin);
+        k = ropeForward(k, cos, sin);
       }
       const v = splitHeads(lin(h, 'self_attn.v_proj'), B, T, c.numKvHeads, D);
       const { out, probs } = attentionForward(q, k, v, mask);
@@ -109,15 +108,14 @@ export function llamaLayerWithGrad(config: ModelConfig, x: tf.Tensor, weights: M
       const y = tf.add(x2, tf.reshape(lin(gated, 'mlp.down_proj'), [B, T, Hd]));
       return { y, saved: [q, k, v, probs, o, x2, gate, up, ...(qPre && kPre ? [qPre, kPre] : [])] };
     });
-    // The rope tables (cos from the forward's tidy): saved, they live until the backward pass.
-    save([xin, cos, sinSigned, ...kept.saved]);
-    sinSigned.dispose();
+    // The rope tables belong to the forward's tidy: saved, they live until the backward pass.
+    save([xin, cos, sin, ...kept.saved]);
     tf.dispose(kept.saved);
     return {
       value: kept.y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
         tf.tidy(() => {
-          const [sx, scos, sinSigned, q, k, v, probs, o, x2, gate, up, qPre, kPre] = saved as tf.Tensor4D[];
+          const [sx, scos, ssin, q, k, v, probs, o, x2, gate, up, qPre, kPre] = saved as tf.Tensor4D[];
           const grads = new Map<string, tf.Tensor>();
           // Kept: the stages' tidies below must not free them; each is returned to the tape once.
           const addGrad = (n: string, g: tf.Tensor) => grads.set(n, tf.keep(g));
@@ -150,8 +148,8 @@ export function llamaLayerWithGrad(config: ModelConfig, x: tf.Tensor, weights: M
           const dH = tf.tidy(() => {
             const dO = linGrad(o, 'self_attn.o_proj', tf.reshape(dX2, [B * T, Hd]));
             const [dQ, dK, dV] = attentionGrad(q, k, v, probs, splitHeads(dO, B, T, c.numHeads, D));
-            let dQp = ropeGrad(dQ, scos, sinSigned);
-            let dKp = ropeGrad(dK, scos, sinSigned);
+            let dQp = ropeGrad(dQ, scos, ssin);
+            let dKp = ropeGrad(dK, scos, ssin);
             dQ.dispose();
             dK.dispose();
             if (c.qkNorm) {
