@@ -19,7 +19,7 @@ import { longestPrompt } from '../../src/worker/session-helpers';
 import { createTask } from '../../src/core/tasks/index';
 import { renderPrompt } from '../../src/core/tasks/prompt';
 
-/** |estimate − measured| / measured stays within this on every shape below (measured: ≤ 1.5%). */
+/** |estimate − measured| / measured stays within this on every shape below (measured: ≤ 4%). */
 const TOLERANCE = 0.2;
 
 const shipped = parseConfig(JSON.parse(readFileSync('public/models/tabzero-tiny/config.json', 'utf8')) as Record<string, unknown>);

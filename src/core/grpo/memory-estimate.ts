@@ -9,6 +9,7 @@
  */
 import type { ModelConfig } from '../model/types';
 import { VOCAB_CHUNKED_MIN } from '../model/vocab-chunked-threshold';
+import { layerActivationFloats, layerGradSupported } from '../model/llama-layer-grad';
 
 export interface UpdateShape {
   /** Completions in the step: prompts_per_step × num_generations. */
@@ -35,7 +36,7 @@ const F32 = 4;
 /** Forward tensors plus the backward pass's gradients, over the forward tensors alone (measured on wasm: 3.7–4.2). */
 const BACKWARD_FACTOR = 4;
 
-/** Floats kept per (row, position) by one decoder layer's forward, and per (row, position, key) for attention. */
+/** Floats kept per (row, position) by one decoder layer's forward through tfjs's own gradients (GPT-2), and per (row, position, key) for attention. */
 function perLayer(c: ModelConfig): { perPosition: number; perKey: number } {
   const H = c.hiddenSize;
   const kv = c.numKvHeads * c.headDim;
@@ -55,7 +56,6 @@ export function estimateUpdateBytes(c: ModelConfig, s: UpdateShape): UpdateEstim
   if (s.beta > 0) fixed += params * F32; // the frozen reference copy
   const m = s.microBatch > 0 ? Math.min(s.microBatch, s.rows) : s.rows;
   const L = s.promptLength + s.completionLength;
-  const { perPosition, perKey } = perLayer(c);
   // Head: final norm, logits, log-softmax (with its max-shifted and exp intermediates), the entropy's softmax and product.
   // From VOCAB_CHUNKED_MIN on, the row-blocked head keeps the logits and one saved copy, and its
   // backward the logits' gradient twice (blocks, then joined); with the output projection's own
@@ -65,7 +65,15 @@ export function estimateUpdateBytes(c: ModelConfig, s: UpdateShape): UpdateEstim
   // tf.variableGrads keeps every forward tensor for the backward pass, and the backward pass runs
   // in one tidy scope that keeps every gradient it computes until the micro-batch ends: measured,
   // the peak is BACKWARD_FACTOR times the forward's own tensors (test/grpo/memory-estimate.test.ts).
-  const activations = BACKWARD_FACTOR * m * L * (c.numLayers * (perPosition + perKey * L) + head) * F32;
+  // Llama-family layers with SwiGLU are one op with a hand-written backward pass that keeps far
+  // less (src/core/model/llama-layer-grad.ts); the factor is inside layerActivationFloats.
+  let layers: number;
+  if (layerGradSupported(c)) layers = layerActivationFloats(c, L);
+  else {
+    const { perPosition, perKey } = perLayer(c);
+    layers = BACKWARD_FACTOR * (perPosition + perKey * L);
+  }
+  const activations = m * L * (c.numLayers * layers + BACKWARD_FACTOR * head) * F32;
   // Log-probs kept across passes (old policy, reference): rows × completion positions, small.
   const kept = (s.beta > 0 ? 1 : 0) + (s.numIterations > 1 ? 1 : 0);
   fixed += kept * s.rows * L * F32;

@@ -12,6 +12,7 @@ import { Rng } from '../rng';
 import { installWasmSharedIdentity } from '../kernels/wasm-identity';
 import { fusedRmsNorm, fusedRopeHeads, fusedSwiGLU, webgpuFusedAvailable } from '../kernels/webgpu-fused';
 import { appendHeads, decodeKernelsUsable, decodeRowsFit, gatedProjection, linearPlusResidual, projectAppendHeads, projectedDecodeAttention, smallFoldedProjection } from '../kernels/webgpu-decode';
+import { layerActivationFloats, layerGradSupported, llamaLayerWithGrad } from './llama-layer-grad';
 
 export interface HostTensor {
   shape: number[];
@@ -80,12 +81,13 @@ export class CausalLM {
   readonly numParams: number;
   readonly trainable: boolean;
   /**
-   * Recompute each Llama-family decoder layer in the backward pass instead of keeping the tensors
-   * its ops save for it: a training forward then holds one [B, T, hidden] input per layer, at the
+   * Recompute each Llama-family decoder layer in the backward pass instead of keeping what its
+   * backward pass needs: a training forward then holds one [B, T, hidden] input per layer, at the
    * cost of a second forward pass of every layer. Measured on wasm at the RL test's shape
-   * (32 rows × 156 tokens): the update's peak memory 1.49 → 0.50 GB, its time 7.5 → 10.2 s;
-   * gradients equal. 'auto' recomputes when activationBytes() exceeds RECOMPUTE_ABOVE_BYTES.
-   * Forwards with a cache are never recomputed.
+   * (32 rows × 156 tokens), with the layers' hand-written backward pass either way: the update's
+   * peak heap 0.36 → 0.29 GB, its CPU time 6.6–7.0 → 9.0–9.3 s; gradients equal. 'auto'
+   * recomputes when activationBytes() exceeds RECOMPUTE_ABOVE_BYTES. Forwards with a cache are
+   * never recomputed.
    */
   recomputeLayers: boolean | 'auto' = 'auto';
   private readonly prefix: string;
@@ -138,14 +140,15 @@ export class CausalLM {
   }
 
   /**
-   * Estimated bytes a Llama-family training forward of B rows × T tokens keeps for its backward
-   * pass without recomputation: per layer and token about 40·hidden + 20·intermediate +
-   * 10·heads·T floats, fitted to the wasm heap measured at the shipped model's RL shape (1.49 GB
-   * for 32 × 156 tokens; this gives 1.52 GB).
+   * Estimated bytes the decoder layers of a training forward of B rows × T tokens hold for the
+   * backward pass without recomputation (what recomputation could save): see
+   * layerActivationFloats. GPT-2 and activations other than SwiGLU's keep every op's saved
+   * tensors instead, about 40·hidden + 20·intermediate + 10·heads·T floats per layer and token.
    */
   activationBytes(B: number, T: number): number {
     const c = this.config;
-    return 4 * c.numLayers * B * T * (40 * c.hiddenSize + 20 * c.intermediateSize + 10 * c.numHeads * T);
+    const perToken = layerGradSupported(c) ? layerActivationFloats(c, T) : 40 * c.hiddenSize + 20 * c.intermediateSize + 10 * c.numHeads * T;
+    return 4 * c.numLayers * B * T * perToken;
   }
 
   /** Tensor names and shapes this model holds, in order. */
@@ -258,8 +261,16 @@ export class CausalLM {
     let x: tf.Tensor = tf.reshape(embed(this.w('model.embed_tokens.weight') as tf.Tensor2D, ids), [B, T, c.hiddenSize]);
     const wanted = this.recomputeLayers === 'auto' ? this.activationBytes(B, T) > RECOMPUTE_ABOVE_BYTES : this.recomputeLayers;
     const recompute = wanted && this.trainable && !inp.cache && !inp.returnCache;
+    // Training forwards (no cache) take the layer with a hand-written backward pass.
+    const handWritten = this.trainable && !inp.cache && !inp.returnCache && layerGradSupported(c);
     for (let i = 0; i < c.numLayers; i++) {
       const l = `model.layers.${i}.`;
+      if (!recompute && handWritten) {
+        const names = [...this.weights.keys()].filter((n) => n.startsWith(l));
+        const ws = new Map(names.map((n) => [n.slice(l.length), this.w(n) as tf.Tensor]));
+        x = llamaLayerWithGrad(c, x, ws, { B, T, cos, sin, mask, fused, outIn: !this.transposedLinear });
+        continue;
+      }
       if (!recompute) {
         const get = (n: string) => this.opt(`${l}${n}`);
         x = this.llamaLayer(x, get, { B, T, cos, sin, mask, fused }, inp.cache ? { k: inp.cache.keys[i]!, v: inp.cache.values[i]! } : null, ks, vs);
@@ -274,6 +285,8 @@ export class CausalLM {
         save([xin, ...wsIn, cos, sin, mask]);
         const layer = (xx: tf.Tensor, ww: tf.Tensor[], ctx: { cos: tf.Tensor4D; sin: tf.Tensor4D; mask: tf.Tensor }) => {
           const byName = new Map(names.map((n, j) => [n, ww[j]!]));
+          // The hand-written backward pass inside too: the recomputed layer's own peak stays small.
+          if (handWritten) return llamaLayerWithGrad(c, xx, byName, { B, T, fused, outIn: !this.transposedLinear, ...ctx });
           return this.llamaLayer(xx, (n) => byName.get(n) ?? null, { B, T, fused, ...ctx }, null, [], []);
         };
         return {
