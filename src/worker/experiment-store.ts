@@ -26,7 +26,7 @@ export function parseStored(text: string): StoredExperiment | null {
     const v = JSON.parse(text) as StoredExperiment;
     if (typeof v !== 'object' || v === null || typeof v.id !== 'string' || typeof v.status !== 'string') return null;
     const r = v.result;
-    if (typeof r !== 'object' || r === null || typeof r.experiment !== 'string' || !Array.isArray(r.runs) || !Array.isArray(r.arms)) return null;
+    if (typeof r !== 'object' || r === null || typeof r.experiment !== 'string' || typeof r.started !== 'string' || !Array.isArray(r.runs) || !Array.isArray(r.arms)) return null;
     return v;
   } catch {
     return null;

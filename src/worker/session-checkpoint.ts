@@ -40,6 +40,7 @@ export async function restoreCheckpoint(ctx: SessionContext): Promise<{ record: 
   const reloaded = await loadModel({ kind: 'files', files: [...loaded.files, ['model.safetensors', model] as const].map(([name, data]) => ({ name, data })) }, { trainable: true });
   loaded.model.dispose();
   ctx.loaded = { ...loaded, model: reloaded.model };
+  ctx.weightsChanged = true;
   return { record, optimizer };
 }
 

@@ -72,6 +72,12 @@ export class SessionContext {
   /** The experiment in progress: its id, and whether Stop was asked for. */
   experiment: { id: string; name: string; stop: boolean } | null = null;
   /**
+   * Whether the loaded model's weights may differ from its source's: set when a training step
+   * begins or a checkpoint is restored, cleared when the model is loaded anew. An experiment starts
+   * from the source's weights, so it reloads them when this is set.
+   */
+  weightsChanged = false;
+  /**
    * This session's experiments as last reported: all of them where there is no store, the newest
    * copy of each where there is one (so a list asked for while the store writes is current).
    */

@@ -20,7 +20,6 @@ import type { SessionContext } from './session-context';
 
 type StartCommand = Extract<Command, { type: 'experimentStart' }>;
 
-
 function store(ctx: SessionContext): ExperimentStore | null {
   return ctx.env.experiments ?? null;
 }
@@ -49,10 +48,10 @@ export function refusal(ctx: SessionContext): { code: 'busy' | 'not-loaded'; mes
 }
 
 /** The weights the recipe starts from: the model as loaded, not as a training run changed it. */
-async function baseFiles(ctx: SessionContext): Promise<Map<string, Uint8Array>> {
+export async function baseFiles(ctx: SessionContext): Promise<Map<string, Uint8Array>> {
   if (ctx.broken) await recover(ctx);
   const loaded = ctx.loaded!;
-  if (!ctx.trainer || ctx.trainer.step === 0) return exportModel(loaded.model, loaded.files);
+  if (!ctx.weightsChanged) return exportModel(loaded.model, loaded.files);
   const fresh = await loadFrom(ctx, ctx.source!);
   try {
     return await exportModel(fresh.model, fresh.files);
@@ -187,7 +186,8 @@ export async function runExperimentCommand(ctx: SessionContext, cmd: StartComman
       // The backend and the session's model are made anew before the next run or experiment.
       ctx.broken = true;
       code = 'out-of-memory';
-      message = `the ${ctx.backend?.name ?? 'wasm'} backend ran out of memory. Press Continue to run the rest with the same settings, or start it again with fewer probe problems or samples (the quick size); the backend and the model are made anew first.`;
+      const again = last ? 'Press Continue to run the rest with the same settings, or start it again' : 'Start it again';
+      message = `the ${ctx.backend?.name ?? 'wasm'} backend ran out of memory. ${again} with fewer probe problems or samples (the quick size); the backend and the model are made anew first.`;
     } else if (e instanceof RewardError) code = 'reward';
     else if (e instanceof ConfigError) code = 'config';
     release();

@@ -38,6 +38,8 @@ async function oneStep(ctx: SessionContext): Promise<boolean> {
   const trainer = ctx.trainer!;
   const every = ctx.opts.yieldEvery ?? 4;
   try {
+    // Set before the step: a step that fails midway may already have moved the weights.
+    ctx.weightsChanged = true;
     const r = await trainer.trainStep({
       onRolloutStep: async (s, total) => {
         if (s % every === 0) {

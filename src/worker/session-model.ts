@@ -43,6 +43,7 @@ export async function load(ctx: SessionContext, source: ModelSourceSpec, backend
   if (ctx.backend.fallbackReason) ctx.emit({ type: 'log', level: 'warn', message: ctx.backend.fallbackReason });
   else if (ctx.backend.why) ctx.emit({ type: 'log', level: 'info', message: `Backend: ${ctx.backend.why}` });
   ctx.loaded = await loadFrom(ctx, source);
+  ctx.weightsChanged = false;
   ctx.source = source;
   const m = ctx.loaded.model;
   const resumable = (await storedRecord(ctx))?.model === ctx.loaded.label;
@@ -65,6 +66,7 @@ export async function recover(ctx: SessionContext): Promise<void> {
   ctx.loaded = null;
   await recreateBackend(name);
   ctx.loaded = await loadFrom(ctx, ctx.source!);
+  ctx.weightsChanged = false;
   ctx.broken = false;
 }
 

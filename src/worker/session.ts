@@ -117,6 +117,8 @@ export class TrainingSession {
     ctx.experiment = experiment;
     await this.queue(async () => {
       if (ctx.experiment === experiment) ctx.experiment = null;
+      // Stopped while it waited for earlier work: nothing ran, nothing to store.
+      if (experiment.stop) return;
       const late = refusal(ctx);
       if (late) {
         ctx.emit({ type: 'error', ...late });

@@ -108,3 +108,21 @@ describe('paired figures against the reference arm', () => {
     expect(md).toContain("minus the base model's, paired by seed and problem");
   });
 });
+
+describe('a per-seed reference arm', () => {
+  it('pairs a Stage-2 arm only with the Stage-1 checkpoint of its own seed', () => {
+    const r: ExperimentResult = {
+      ...RESULT,
+      experiment: 'hard-problems',
+      arms: [
+        { id: 'stage1', label: 'Stage-1 checkpoint' },
+        { id: 'hard-only', label: 'Stage 2: hard only' },
+      ],
+      runs: [run('stage1', 1, [0, 0.5, 1, 0.5], [0, 0, 0, 0]), run('hard-only', 1, [0.5, 0.5, 1, 0.5], [0, 0, 0, 0]), run('hard-only', 2, [1, 1, 1, 1], [0, 0, 0, 0])],
+    };
+    const g = summarise(r).arms[1]!.cells.plainGain;
+    // Seed 2 has no Stage-1 run of its own: only seed 1 pairs (.5 0 0 0 → mean .125).
+    expect(g.perSeed).toEqual([12.5]);
+    expect(g.mean).toBeCloseTo(12.5, 10);
+  });
+});

@@ -12,6 +12,9 @@ import { memoryExperimentStore } from '../../src/worker/experiment-store';
 import { memoryStore } from '../../src/worker/checkpoint-store';
 import type { Command, ExperimentRecord, WorkerEvent } from '../../src/worker/protocol';
 import { tinyModelFiles } from '../fixtures/tiny-model';
+import { baseFiles } from '../../src/worker/session-experiment';
+import { exportModel } from '../../src/core/model/load';
+import type { SessionContext } from '../../src/worker/session-context';
 
 const files = [...tinyModelFiles('llama')].map(([name, data]) => ({ name, data: data.slice().buffer as ArrayBuffer }));
 const GRPO = { num_generations: 2, prompts_per_step: 2, max_completion_length: 4, micro_batch_size: 0 };
@@ -101,6 +104,25 @@ describe('experiments through the worker protocol', () => {
     expect(session.runState).toBe('ready');
     await send({ type: 'start', config: { ...GRPO, max_steps: 1 }, task: TASK, probeEvery: 0 });
     await waitFor('metrics', (e) => e.step === 1);
+  }, 300_000);
+
+  it('starts from the weights as loaded, even after a training run changed them and a new Start was stopped at once', async () => {
+    const { session, waitFor, send, events } = make();
+    await send({ type: 'load', source: { kind: 'embedded' } });
+    await waitFor('loaded');
+    const ctx = (session as unknown as { ctx: SessionContext }).ctx;
+    const weights = (m: Map<string, Uint8Array>) => [...m.entries()].filter(([name]) => name.endsWith('.safetensors'));
+    const source = weights(await baseFiles(ctx));
+    // A reward that varies within every group, so the update moves the weights.
+    const LENGTH = [{ name: 'length', source: '(c) => c.length', weight: 1 }];
+    await send({ type: 'start', config: { ...GRPO, learning_rate: 0.05, max_steps: 2 }, task: TASK, probeEvery: 0, builtinRewards: [], rewards: LENGTH });
+    await waitFor('state', (e) => e.state === 'ready' && events.some((x) => x.type === 'metrics' && x.step === 2));
+    expect(weights(await exportModel(ctx.loaded!.model, ctx.loaded!.files))).not.toEqual(source);
+    // A second run: a fresh trainer at step 0 over the changed weights, stopped before its first step.
+    await send({ type: 'start', config: { ...GRPO, max_steps: 5 }, task: TASK, probeEvery: 0, builtinRewards: [], rewards: LENGTH });
+    await send({ type: 'stop' });
+    await waitFor('state', (e) => e.state === 'ready' && events.filter((x) => x.type === 'state' && x.state === 'ready').length >= 2);
+    expect(weights(await baseFiles(ctx))).toEqual(source);
   }, 300_000);
 
   it('refuses while a training run is active, and refuses training while an experiment runs', async () => {

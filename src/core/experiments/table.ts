@@ -124,10 +124,10 @@ function effectRow(r: CompactRows, cond: 'plan' | 'knowledge'): (number | null)[
  * the Stage-1 checkpoint), paired by seed and problem: both were probed on the same problems,
  * so the per-problem difference's interval is far narrower than two separate intervals.
  */
-function pairedCells(runs: ArmRun[], ref: ArmRun[]): Pick<Record<Figure, Cell>, 'plainGain' | 'planEffectShift' | 'knowledgeEffectShift'> {
+function pairedCells(runs: ArmRun[], ref: ArmRun[], probedOnce: boolean): Pick<Record<Figure, Cell>, 'plainGain' | 'planEffectShift' | 'knowledgeEffectShift'> {
   const pairs = runs.flatMap((r) => {
     // The untrained base model is probed once (seeds differ only in probe sampling): every seed pairs with it.
-    const other = ref.find((x) => x.seed === r.seed) ?? (ref.length === 1 ? ref[0] : undefined);
+    const other = ref.find((x) => x.seed === r.seed) ?? (probedOnce ? ref[0] : undefined);
     return other && other.sampledRows.plain.length === r.sampledRows.plain.length ? [[r.sampledRows, other.sampledRows] as const] : [];
   });
   if (pairs.length === 0) return { plainGain: NONE, planEffectShift: NONE, knowledgeEffectShift: NONE };
@@ -146,13 +146,16 @@ function pairedCells(runs: ArmRun[], ref: ArmRun[]): Pick<Record<Figure, Cell>, 
 
 export function summarise(result: ExperimentResult): ExperimentTable {
   const arms: ArmSummary[] = [];
-  const refId = recipe(result.experiment).arms.find((a) => !a.train)?.id;
+  const refArm = recipe(result.experiment).arms.find((a) => !a.train);
+  const refId = refArm?.id;
+  // A Stage-1 checkpoint is made per seed and pairs only with its own seed.
+  const probedOnce = refArm?.from === 'base';
   const runsOf = (id: string): ArmRun[] => result.runs.filter((r) => r.arm === id).sort((x, y) => x.seed - y.seed);
   const ref = refId ? runsOf(refId) : [];
   for (const a of result.arms) {
     const runs = runsOf(a.id);
     if (runs.length === 0) continue;
-    const paired = a.id === refId ? { plainGain: NONE, planEffectShift: NONE, knowledgeEffectShift: NONE } : pairedCells(runs, ref);
+    const paired = a.id === refId ? { plainGain: NONE, planEffectShift: NONE, knowledgeEffectShift: NONE } : pairedCells(runs, ref, probedOnce);
     const s: CompactRows[] = runs.map((r) => r.sampledRows);
     const greedy = runs.map((r) => r.greedyRows).filter((g): g is CompactRows => g !== undefined);
     arms.push({

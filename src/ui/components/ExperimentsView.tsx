@@ -103,6 +103,10 @@ function RecordView({ r }: { r: ExperimentRecord }) {
   const start = useAppStore((s) => s.startExperiment);
   const canRun = useAppStore((s) => s.model !== null && s.runState === 'ready' && !s.experimentStarting && !s.experiments.some((e) => e.status === 'running'));
   const [stopping, setStopping] = useState(false);
+  // The same record comes back running after Continue: its Stop must work again.
+  useEffect(() => {
+    if (r.status !== 'running') setStopping(false);
+  }, [r.status]);
   const s = r.result.settings;
   const base = `${r.result.experiment}-${r.result.started.slice(0, 19).replace(/[:T]/g, '-')}`;
   const fraction = progress ? (progress.runsDone + (progress.total > 0 ? progress.done / progress.total : 0) * 0.999) / Math.max(1, progress.runsTotal) : null;
