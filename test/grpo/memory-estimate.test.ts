@@ -74,6 +74,8 @@ describe('update memory estimate', () => {
     expect(p.microBatch).toBe(16); // 20 fits, 128 % 20 ≠ 0; 16 is the largest divisor ≥ 10
     expect(chooseMicroBatch(shipped, shape, est(128)).microBatch).toBe(128);
     expect(chooseMicroBatch(shipped, shape, est(1) - 1).fits).toBe(false);
+    // Never above what the settings accept, however much memory there is.
+    expect(chooseMicroBatch(shipped, { ...shape, rows: 262_144 }, Number.MAX_VALUE).microBatch).toBe(4096);
   });
 });
 

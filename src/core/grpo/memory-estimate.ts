@@ -8,6 +8,7 @@
  * tf.profile's measured peak (test/grpo/memory-estimate.test.ts).
  */
 import type { ModelConfig } from '../model/types';
+import { MICRO_BATCH_MAX } from './settings';
 import { VOCAB_CHUNKED_MIN } from '../model/vocab-chunked-threshold';
 import { layerActivationFloats, layerGradSupported } from '../model/llama-layer-grad';
 
@@ -110,9 +111,9 @@ export interface MicroBatchPlan {
  */
 export function chooseMicroBatch(c: ModelConfig, s: Omit<UpdateShape, 'microBatch'>, limitBytes: number): MicroBatchPlan {
   const est = (m: number) => estimateUpdateBytes(c, { ...s, microBatch: m }).totalBytes;
-  if (est(s.rows) <= limitBytes) return { microBatch: s.rows, estimatedBytes: est(s.rows), fits: true };
+  if (s.rows <= MICRO_BATCH_MAX && est(s.rows) <= limitBytes) return { microBatch: s.rows, estimatedBytes: est(s.rows), fits: true };
   let best = 0;
-  for (let m = s.rows - 1; m >= 1; m--) {
+  for (let m = Math.min(s.rows - 1, MICRO_BATCH_MAX); m >= 1; m--) {
     if (est(m) <= limitBytes) {
       best = m;
       break;

@@ -5,6 +5,9 @@
  * default differs, `why` says why; `tabzeroOnly` marks settings TRL has no counterpart for.
  */
 
+/** The largest micro_batch_size the settings accept (and so the largest the memory plan picks). */
+export const MICRO_BATCH_MAX = 4096;
+
 export type SettingKind =
   | { type: 'int'; min: number; max: number }
   | { type: 'float'; min: number; max: number; step?: number }
@@ -83,7 +86,7 @@ export const SETTINGS = {
   seed: { kind: int(0, 2 ** 31 - 1), default: 42, help: 'Seeds prompts and sampling: the same seed and backend give the same first rollouts.' },
   drop_zero_std_groups: { kind: bool, default: false, tabzeroOnly: true, help: 'Skip groups whose completions all got the same reward (they carry no signal).' },
   max_resample_rounds: { kind: int(0, 16), default: 2, tabzeroOnly: true, help: 'With dropping on: how many times to draw new prompts for dropped groups before training on what is left.' },
-  micro_batch_size: { kind: int(0, 4096), default: 0, tabzeroOnly: true, help: 'Completions per backward pass (gradients are summed, the result is the same); 0: in the app and CLI, chosen at Start as the largest that fits the backend’s memory.' },
+  micro_batch_size: { kind: int(0, MICRO_BATCH_MAX), default: 0, tabzeroOnly: true, help: 'Completions per backward pass (gradients are summed, the result is the same); 0: in the app and CLI, chosen at Start as the largest that fits the backend’s memory.' },
   entropy_coef: { kind: float(0, 1, 0.001), default: 0, tabzeroOnly: true, help: 'Entropy bonus: the loss minus entropy_coef × the mean token entropy; 0 is off.' },
   scaffold_hard_problems: { kind: bool, default: false, tabzeroOnly: true, help: 'Give hard problems part of the reference solution after <think> (the paper’s scaffolding).' },
 } as const satisfies Record<string, Setting>;
