@@ -9,7 +9,7 @@
  */
 import type { ModelConfig } from '../model/types';
 import { VOCAB_CHUNKED_MIN } from '../model/vocab-chunked-threshold';
-import { layerActivationFloats, layerGradSupported } from '../model/llama-layer-grad';
+import { layerActivationFloats, layerGradSupported } from '../model/layer-activations';
 
 export interface UpdateShape {
   /** Completions in the step: prompts_per_step × num_generations. */
