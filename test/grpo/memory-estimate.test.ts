@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend } from '../../src/cli/node-webgpu';
 import { parseConfig } from '../../src/core/model/config';
@@ -40,7 +41,28 @@ beforeAll(async () => {
   await initNodeBackend('wasm');
 });
 
+/** Files a module loads at run time (type-only imports left out), following relative imports. */
+function runtimeImports(file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  const src = readFileSync(file, 'utf8');
+  for (const m of src.matchAll(/^(?:(?:import|export)\s+(?!type\b)[^;]*?from\s+|import\s+)'([^']+)'/gms)) {
+    const spec = m[1]!;
+    if (spec.startsWith('.')) runtimeImports(resolve(dirname(file), spec.endsWith('.ts') ? spec : `${spec}.ts`), seen);
+    else seen.add(spec);
+  }
+  return seen;
+}
+
 describe('update memory estimate', () => {
+  it('imports no tfjs, as vocab-chunked-threshold.ts and layer-activations.ts exist for', () => {
+    const deps = [...runtimeImports(resolve('src/core/grpo/memory-estimate.ts'))];
+    // It does read the vocabulary threshold and the layer activation counts.
+    expect(deps.some((d) => d.endsWith('vocab-chunked-threshold.ts'))).toBe(true);
+    expect(deps.some((d) => d.endsWith('layer-activations.ts'))).toBe(true);
+    expect(deps.filter((d) => d.startsWith('@tensorflow') || d.endsWith('llama-layer-grad.ts'))).toEqual([]);
+  });
+
   it('counts the parameters as the engine does', () => {
     for (const c of [shipped, other]) {
       const m = randomInit(c, 1, { trainable: false });

@@ -10,8 +10,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { initNodeBackend } from '../../src/cli/node-webgpu';
 import { attentionForward, attentionGrad, rmsNormGrad, ropeForward, ropeGrad, swigluGrad } from '../../src/core/model/attention-grad';
-import { applyRope } from '../../src/core/model/layers';
-import { attentionMask } from '../../src/core/model/layers';
+import { applyRope, attentionMask, ropeInvFreq, ropeTables } from '../../src/core/model/layers';
+import { llamaLayerWithGrad } from '../../src/core/model/llama-layer-grad';
+import { webgpuFusedAvailable } from '../../src/core/kernels/webgpu-fused';
 import { parseConfig } from '../../src/core/model/config';
 import { CausalLM } from '../../src/core/model/causal-lm';
 import { Rng } from '../../src/core/rng';
@@ -187,6 +188,28 @@ describe.each(BACKENDS)('hand-written gradients on %s', (backend) => {
     tf.dispose([dx, dw, dp, dg, du]);
     // Inputs made inline above belong to no tidy: 10 of them.
     expect(tf.memory().numTensors - before).toBe(10);
+  });
+
+  it.each(['llama', 'qwen2', 'qwen3'] as const)('%s: a layer differentiated for its input alone frees the weight gradients it computed', async (arch) => {
+    await initNodeBackend(backend);
+    const config = parseConfig(tinyConfig(arch));
+    const [B, T, Hd] = [2, 5, config.hiddenSize];
+    const l = 'model.layers.0.';
+    const host = [...randomWeights(config, 21)].filter(([n]) => n.startsWith(l));
+    const before = tf.memory().numTensors;
+    // HF's [out, in] layout.
+    const ws = new Map(host.map(([n, t]) => [n.slice(l.length), tf.tensor(t.data, t.shape)]));
+    const rng = new Rng(22);
+    const x = tf.tensor3d(Float32Array.from({ length: B * T * Hd }, () => rng.next() * 2 - 1), [B, T, Hd]);
+    const { cos, sin } = ropeTables(ropeInvFreq(config), Int32Array.from({ length: B * T }, (_, i) => i % T), B, T);
+    const mask = attentionMask(new Int32Array(B * T).fill(1), B, T, 0);
+    const inputs = [x, cos, sin, mask, ...ws.values()];
+    const dx = tf.grad((xx: tf.Tensor) => tf.sum(llamaLayerWithGrad(config, xx, ws, { B, T, cos, sin, mask, fused: webgpuFusedAvailable(), outIn: true })))(x);
+    expect(dx.shape).toEqual([B, T, Hd]);
+    expect(Math.max(...Array.from(await dx.data(), Math.abs))).toBeGreaterThan(0.01);
+    // Only dx is new: the op's gradFunc computed every weight's gradient too, nobody took them.
+    expect(tf.memory().numTensors - before).toBe(inputs.length + 1);
+    tf.dispose([dx, ...inputs]);
   });
 
   it.each(['llama', 'qwen2', 'qwen3'] as const)('%s: every weight\'s gradient through the model equals finite differences of the float64 reference forward, and nothing leaks', async (arch) => {

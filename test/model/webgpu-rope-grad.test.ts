@@ -1,4 +1,8 @@
-/** The one-dispatch gradient of RoPE-into-heads on WebGPU (Node: Dawn on llvmpipe) against the gradient of the unfused tf ops. */
+/**
+ * The one-dispatch gradient of RoPE-into-heads on WebGPU (Node: Dawn on llvmpipe) against the
+ * gradient of the unfused tf ops, and the GPU dispatches of a training step of a small Llama model,
+ * whose hand-written layer backward (src/core/model/llama-layer-grad.ts) is to take that kernel.
+ */
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 // Gradients of the core ops (Sum, Mul, Slice, Concat) are registered by the umbrella package.
@@ -7,6 +11,10 @@ import { initNodeBackend } from '../../src/cli/node-webgpu';
 import { fusedRopeHeads } from '../../src/core/kernels/webgpu-fused';
 import { ROPE_HEADS_GRAD } from '../../src/core/kernels/webgpu-rope-grad';
 import { applyRope, ropeTables } from '../../src/core/model/layers';
+import { parseConfig } from '../../src/core/model/config';
+import { CausalLM } from '../../src/core/model/causal-lm';
+import { tinyConfig } from '../fixtures/tiny-configs';
+import { randomWeights } from '../fixtures/random-weights';
 import { Rng } from '../../src/core/rng';
 
 describe('RoPE-into-heads gradient on webgpu', () => {
@@ -42,5 +50,66 @@ describe('RoPE-into-heads gradient on webgpu', () => {
     expect(Math.max(...Array.from(want, Math.abs))).toBeGreaterThan(0.1);
     [p, w, cos, sin, wantT].forEach((t) => t.dispose());
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+/** Compute dispatches issued while f runs, counted by wrapping the device's command encoders (as bench/webgpu-dispatches.ts does). */
+async function dispatchesDuring(f: () => Promise<void>): Promise<number> {
+  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const create = device.createCommandEncoder;
+  let n = 0;
+  device.createCommandEncoder = (d?: GPUCommandEncoderDescriptor) => {
+    const enc = create.call(device, d);
+    const begin = enc.beginComputePass.bind(enc);
+    enc.beginComputePass = (pd?: GPUComputePassDescriptor) => {
+      const pass = begin(pd);
+      const dispatch = pass.dispatchWorkgroups.bind(pass);
+      pass.dispatchWorkgroups = (x: number, y?: number, z?: number) => {
+        n++;
+        dispatch(x, y, z);
+      };
+      return pass;
+    };
+    return enc;
+  };
+  try {
+    await f();
+  } finally {
+    device.createCommandEncoder = create;
+  }
+  return n;
+}
+
+describe('a training step of a Llama model on webgpu', () => {
+  it('takes the one-dispatch RoPE gradient for q and k in every layer, within a dispatch budget', async () => {
+    const report = await initNodeBackend('webgpu');
+    expect(report.name).toBe('webgpu');
+    const config = parseConfig(tinyConfig('llama'));
+    expect(config.qkNorm).toBeFalsy();
+    const model = new CausalLM(config, randomWeights(config, 5));
+    const [B, T, V] = [2, 6, config.vocabSize];
+    const ids = Int32Array.from({ length: B * T }, (_, i) => 3 + ((i * 7) % (V - 3)));
+    const positions = Int32Array.from({ length: B * T }, (_, i) => i % T);
+    const attentionMask = new Int32Array(B * T).fill(1);
+    const rng = new Rng(6);
+    const lw = tf.tensor3d(Float32Array.from({ length: B * T * V }, () => rng.next() * 2 - 1), [B, T, V]);
+    const step = async () => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(model.forward({ ids, batch: B, length: T, positions, attentionMask }).logits, lw)) as tf.Scalar);
+      await value.data();
+      value.dispose();
+      Object.values(grads).forEach((g) => g.dispose());
+    };
+    // Once first: shaders compile and kernels register on first use.
+    await step();
+    const before = tf.memory().numTensors;
+    let dispatches = 0;
+    const info = await tf.profile(async () => void (dispatches = await dispatchesDuring(step)));
+    // Measured 211 with the kernel; 227 with RoPE's gradient as tf ops in the layer's backward
+    // (two products, a rotate-half product, a sum and the heads' transpose, for q and for k).
+    expect(dispatches).toBeLessThanOrEqual(211);
+    expect(info.kernels.filter((k) => k.name === ROPE_HEADS_GRAD)).toHaveLength(2 * config.numLayers);
+    expect(tf.memory().numTensors).toBe(before);
+    lw.dispose();
+    model.dispose();
   });
 });

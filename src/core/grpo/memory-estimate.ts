@@ -10,7 +10,7 @@
 import type { ModelConfig } from '../model/types';
 import { MICRO_BATCH_MAX } from './settings';
 import { VOCAB_CHUNKED_MIN } from '../model/vocab-chunked-threshold';
-import { layerActivationFloats, layerGradSupported } from '../model/llama-layer-grad';
+import { layerActivationFloats, layerGradSupported } from '../model/layer-activations';
 
 export interface UpdateShape {
   /** Completions in the step: prompts_per_step × num_generations. */

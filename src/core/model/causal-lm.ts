@@ -7,12 +7,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './types';
 import { EngineInputError, MissingTensorError, TensorShapeError } from './errors';
 import { expectedTensors, gpt2Prefix, type TensorSpec } from './weights';
-import { activation, applyRope, attend, attentionMask, embed, layerNorm, linear, rmsNorm, ropeInvFreq, ropeTables } from './layers';
+import { activation, applyRope, attend, attentionMask, embed, layerNorm, linear, mergeHeads, rmsNorm, ropeInvFreq, ropeTables, splitHeads } from './layers';
 import { Rng } from '../rng';
 import { installWasmSharedIdentity } from '../kernels/wasm-identity';
 import { fusedRmsNorm, fusedRopeHeads, fusedSwiGLU, webgpuFusedAvailable } from '../kernels/webgpu-fused';
 import { appendHeads, decodeKernelsUsable, decodeRowsFit, gatedProjection, linearPlusResidual, projectAppendHeads, projectedDecodeAttention, smallFoldedProjection } from '../kernels/webgpu-decode';
-import { layerActivationFloats, layerGradSupported, llamaLayerWithGrad } from './llama-layer-grad';
+import { llamaLayerWithGrad } from './llama-layer-grad';
+import { layerActivationFloats, layerGradSupported } from './layer-activations';
 
 export interface HostTensor {
   shape: number[];
@@ -239,16 +240,6 @@ export class CausalLM {
     return { logits: result.logits, cache };
   }
 
-  private splitHeads(x: tf.Tensor, B: number, T: number, heads: number, D: number): tf.Tensor4D {
-    return tf.transpose(tf.reshape(x, [B, T, heads, D]), [0, 2, 1, 3]) as tf.Tensor4D;
-  }
-
-  private mergeHeads(x: tf.Tensor4D, B: number, T: number): tf.Tensor {
-    // One position: [B, heads, 1, D] already has [B, 1, heads·D]'s memory order.
-    if (T === 1) return tf.reshape(x, [B, T, -1]);
-    return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, T, -1]);
-  }
-
   private withCache(t: tf.Tensor4D, cached: tf.Tensor4D | undefined): tf.Tensor4D {
     return cached ? (tf.concat([cached, t], 2) as tf.Tensor4D) : t;
   }
@@ -347,8 +338,8 @@ export class CausalLM {
       q = fusedRopeHeads(proj('q_proj'), cos, sin, B, T, c.numHeads, D);
       k = fusedRopeHeads(proj('k_proj'), cos, sin, B, T, c.numKvHeads, D);
     } else {
-      q = this.splitHeads(proj('q_proj'), B, T, c.numHeads, D);
-      k = this.splitHeads(proj('k_proj'), B, T, c.numKvHeads, D);
+      q = splitHeads(proj('q_proj'), B, T, c.numHeads, D);
+      k = splitHeads(proj('k_proj'), B, T, c.numKvHeads, D);
       if (c.qkNorm) {
         q = rmsNorm(q, need('self_attn.q_norm.weight') as tf.Tensor1D, c.normEps) as tf.Tensor4D;
         k = rmsNorm(k, need('self_attn.k_norm.weight') as tf.Tensor1D, c.normEps) as tf.Tensor4D;
@@ -356,12 +347,12 @@ export class CausalLM {
       q = applyRope(q, cos, sin);
       k = applyRope(k, cos, sin);
     }
-    const v = this.splitHeads(proj('v_proj'), B, T, c.numKvHeads, D);
+    const v = splitHeads(proj('v_proj'), B, T, c.numKvHeads, D);
     const kAll = this.withCache(k, cache?.k);
     const vAll = this.withCache(v, cache?.v);
     ks.push(kAll);
     vs.push(vAll);
-    const o = this.mergeHeads(attend(q, kAll, vAll, mask), B, T);
+    const o = mergeHeads(attend(q, kAll, vAll, mask), B, T);
     x = tf.add(x, lin(o, 'self_attn.o_proj', get('self_attn.o_proj.bias')));
     const h2 = norm(x, 'post_attention_layernorm.weight');
     const gateIn = lin(h2, 'mlp.gate_proj', null);
@@ -414,7 +405,7 @@ export class CausalLM {
     const attn = foldQ
       ? projectedDecodeAttention(h, projection('self_attn.q_proj'), c.numHeads, { cos, sin }, kAll, vAll, mask)
       : attend(fusedRopeHeads(proj(h, 'self_attn.q_proj'), cos, sin, B, T, c.numHeads, c.headDim), kAll, vAll, mask);
-    const o = this.mergeHeads(attn, B, T);
+    const o = mergeHeads(attn, B, T);
     const x1 = plusProj(x, o, 'self_attn.o_proj');
     const h2 = fusedRmsNorm(x1, need('post_attention_layernorm.weight') as tf.Tensor1D, c.normEps);
     const gated = smallFoldedProjection(rows, 2 * c.intermediateSize, c.hiddenSize)
@@ -441,12 +432,12 @@ export class CausalLM {
       const h = layerNorm(x, b1(`${l}ln_1.weight`), b1(`${l}ln_1.bias`), c.normEps);
       const qkv = linear(h, w2(`${l}attn.c_attn.weight`), b1(`${l}attn.c_attn.bias`), false);
       const [qf, kf, vf] = tf.split(qkv, 3, 2);
-      const q = this.splitHeads(qf!, B, T, c.numHeads, D);
-      const kAll = this.withCache(this.splitHeads(kf!, B, T, c.numHeads, D), inp.cache?.keys[i]);
-      const vAll = this.withCache(this.splitHeads(vf!, B, T, c.numHeads, D), inp.cache?.values[i]);
+      const q = splitHeads(qf!, B, T, c.numHeads, D);
+      const kAll = this.withCache(splitHeads(kf!, B, T, c.numHeads, D), inp.cache?.keys[i]);
+      const vAll = this.withCache(splitHeads(vf!, B, T, c.numHeads, D), inp.cache?.values[i]);
       ks.push(kAll);
       vs.push(vAll);
-      const o = this.mergeHeads(attend(q, kAll, vAll, mask), B, T);
+      const o = mergeHeads(attend(q, kAll, vAll, mask), B, T);
       x = tf.add(x, linear(o, w2(`${l}attn.c_proj.weight`), b1(`${l}attn.c_proj.bias`), false));
       const h2 = layerNorm(x, b1(`${l}ln_2.weight`), b1(`${l}ln_2.bias`), c.normEps);
       const m = activation(c.hiddenAct ?? 'gelu_new', linear(h2, w2(`${l}mlp.c_fc.weight`), b1(`${l}mlp.c_fc.bias`), false));

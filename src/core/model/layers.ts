@@ -2,7 +2,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './types';
 import { UnsupportedModelError } from './errors';
-import { matMulPlain, preferTransposedProduct } from './matmul';
+import { matMulPlain } from './matmul';
+import { attentionForward } from './attention-grad';
 import { decodeAttention, decodeAttentionFits, decodeKernelsUsable } from '../kernels/webgpu-decode';
 
 /** Large negative instead of -Infinity: a row with every key masked (a pad query) stays finite. */
@@ -138,26 +139,24 @@ export function attentionMask(keyMask: Int32Array, batch: number, length: number
   return tf.tensor(m, [batch, 1, 1, length, S]);
 }
 
+/** A projection's output [B, T, heads·D] (or [B·T, heads·D]) split into heads, [B, heads, T, D]. */
+export function splitHeads(x: tf.Tensor, B: number, T: number, heads: number, D: number): tf.Tensor4D {
+  return tf.transpose(tf.reshape(x, [B, T, heads, D]), [0, 2, 1, 3]) as tf.Tensor4D;
+}
+
+/** Heads [B, heads, T, D] merged back, [B, T, heads·D]. */
+export function mergeHeads(x: tf.Tensor, B: number, T: number): tf.Tensor {
+  // One position: [B, heads, 1, D] already has [B, 1, heads·D]'s memory order.
+  if (T === 1) return tf.reshape(x, [B, T, -1]);
+  return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, T, -1]);
+}
+
 /**
- * Scaled dot-product attention with grouped-query heads. q [B, H, T, D]; k, v [B, Hkv, S, D].
- * Query heads h*rep .. h*rep+rep-1 share key head h (HF's repeat_kv), so q is viewed as
- * [B, Hkv, rep·T, D] instead of copying k and v rep times.
- *
- * With few query rows (decoding) on wasm the scores are taken transposed, scoresᵀ = k·qᵀ, so
- * that the S keys are the row side XNNPACK runs fast and the key cache is read in place instead
- * of transposed every token (measured 8 vs 15 ms at 128 rows × 2 kv heads × 120 keys). probs·v
- * stays as it is: its transposed form needs vᵀ, and transposing v costs what it saves.
+ * Scaled dot-product attention with grouped-query heads. q [B, H, T, D]; k, v [B, Hkv, S, D]:
+ * attention-grad.ts's attentionForward (the training layer's forward runs the same ops), except
+ * that decoding on webgpu, with no gradient recorded, takes the whole chain as one dispatch.
  */
 export function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor): tf.Tensor4D {
-  // Decoding on webgpu (no gradient recorded): the whole chain below as one dispatch.
   if (decodeKernelsUsable() && decodeAttentionFits(q)) return decodeAttention(q, k, v, mask);
-  const [B, H, T, D] = q.shape;
-  const Hkv = k.shape[1];
-  const S = k.shape[2];
-  const rep = H / Hkv;
-  const qg = tf.reshape(tf.mul(q, 1 / Math.sqrt(D)), [B, Hkv, rep * T, D]);
-  const raw = preferTransposedProduct(rep * T, S) ? tf.transpose(matMulPlain(k, qg, true), [0, 1, 3, 2]) : matMulPlain(qg, k, true);
-  const scores = tf.add(tf.reshape(raw, [B, Hkv, rep, T, S]), mask);
-  const probs = tf.reshape(tf.softmax(scores), [B, Hkv, rep * T, S]);
-  return tf.reshape(matMulPlain(probs, v), [B, H, T, D]);
+  return attentionForward(q, k, v, mask).out;
 }

@@ -11,9 +11,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './types';
-import { linear, rmsNorm } from './layers';
+import { linear, mergeHeads, rmsNorm, splitHeads } from './layers';
 import { attentionForward, attentionGrad, linearGrad, rmsNormGrad, ropeForward, ropeGrad, swigluGrad } from './attention-grad';
 import { fusedRmsNorm, fusedRopeHeads, fusedSwiGLU } from '../kernels/webgpu-fused';
+import { ropeHeadsGrad } from '../kernels/webgpu-rope-grad';
 
 export interface LayerContext {
   B: number;
@@ -27,36 +28,6 @@ export interface LayerContext {
   outIn: boolean;
 }
 
-/** The activations this op's backward pass handles: SwiGLU's silu. */
-export function layerGradSupported(config: ModelConfig): boolean {
-  const act = config.hiddenAct ?? 'silu';
-  return config.arch !== 'gpt2' && (act === 'silu' || act === 'swish');
-}
-
-/**
- * Floats per token that one layer holds for the backward pass in a training forward of T
- * positions, as tf.profile counts them: what the op saves (x, the mid residual, q, k, v, the
- * attention output, gate and up; with q/k norms their inputs too) times 1.25, and the attention
- * probabilities (heads × T) times 1.5 — the factors cover the backward pass's own temporaries and
- * the layer-input gradients tfjs keeps until the pass ends. Fitted on wasm to the measured peaks of
- * two model shapes (test/grpo/memory-estimate.test.ts); at the shipped model's 32 × 156 tokens
- * the layers' share is 0.23 GB of the update's 0.45 GB.
- */
-export function layerActivationFloats(config: ModelConfig, T: number): number {
-  const q = config.numHeads * config.headDim;
-  const kv = config.numKvHeads * config.headDim;
-  const kept = 2 * config.hiddenSize + 2 * q + 2 * kv + 2 * config.intermediateSize + (config.qkNorm ? q + kv : 0);
-  return 1.25 * kept + 1.5 * config.numHeads * T;
-}
-
-function splitHeads(x: tf.Tensor, B: number, T: number, heads: number, D: number): tf.Tensor4D {
-  return tf.transpose(tf.reshape(x, [B, T, heads, D]), [0, 2, 1, 3]) as tf.Tensor4D;
-}
-
-function mergeHeads(x: tf.Tensor, B: number, T: number): tf.Tensor {
-  return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B * T, -1]);
-}
-
 /**
  * One layer, x [B, T, hidden] → [B, T, hidden]; `weights` maps the layer's tensor names (under
  * model.layers.N.) to the tensors, all of which get gradients.
@@ -68,6 +39,9 @@ export function llamaLayerWithGrad(config: ModelConfig, x: tf.Tensor, weights: M
   const Hd = c.hiddenSize;
   const names = [...weights.keys()];
   const norm = (h: tf.Tensor, w: tf.Tensor) => (fused ? fusedRmsNorm : rmsNorm)(h, w as tf.Tensor1D, c.normEps);
+  // The fused RoPE-into-heads kernel and its one-dispatch gradient (webgpu; no q/k norms between).
+  const fusedRope = fused && !c.qkNorm;
+  const rows = (t: tf.Tensor) => tf.reshape(mergeHeads(t, B, T), [B * T, -1]);
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const xin = args[0] as tf.Tensor;
     const ws = args.slice(1, 1 + names.length) as tf.Tensor[];
@@ -82,7 +56,7 @@ export function llamaLayerWithGrad(config: ModelConfig, x: tf.Tensor, weights: M
       let k: tf.Tensor4D;
       let qPre: tf.Tensor4D | null = null;
       let kPre: tf.Tensor4D | null = null;
-      if (fused && !c.qkNorm) {
+      if (fusedRope) {
         q = fusedRopeHeads(lin(h, 'self_attn.q_proj'), cos, sin, B, T, c.numHeads, D);
         k = fusedRopeHeads(lin(h, 'self_attn.k_proj'), cos, sin, B, T, c.numKvHeads, D);
       } else {
@@ -99,7 +73,7 @@ export function llamaLayerWithGrad(config: ModelConfig, x: tf.Tensor, weights: M
       }
       const v = splitHeads(lin(h, 'self_attn.v_proj'), B, T, c.numKvHeads, D);
       const { out, probs } = attentionForward(q, k, v, mask);
-      const o = mergeHeads(out, B, T);
+      const o = rows(out);
       const x2 = tf.add(xin, tf.reshape(lin(o, 'self_attn.o_proj'), [B, T, Hd]));
       const h2 = norm(x2, need('post_attention_layernorm.weight'));
       const gate = lin(h2, 'mlp.gate_proj');
@@ -116,60 +90,71 @@ export function llamaLayerWithGrad(config: ModelConfig, x: tf.Tensor, weights: M
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
         tf.tidy(() => {
           const [sx, scos, ssin, q, k, v, probs, o, x2, gate, up, qPre, kPre] = saved as tf.Tensor4D[];
-          const grads = new Map<string, tf.Tensor>();
-          // Kept: the stages' tidies below must not free them; each is returned to the tape once.
-          const addGrad = (n: string, g: tf.Tensor) => grads.set(n, tf.keep(g));
-          const linGrad = (xx: tf.Tensor, n: string, d: tf.Tensor): tf.Tensor => {
+          // Each stage's gradients come out of its tidy in a plain object (tidy keeps tensors it
+          // finds in returned objects and arrays), so that a throw anywhere frees them all.
+          type Grads = Record<string, tf.Tensor>;
+          const linGrad = (g: Grads, xx: tf.Tensor, n: string, d: tf.Tensor): tf.Tensor => {
             const [dx, dw] = linearGrad(xx, need(`${n}.weight`), d, outIn);
-            addGrad(`${n}.weight`, dw);
-            if (w(`${n}.bias`)) addGrad(`${n}.bias`, tf.sum(d, 0));
+            g[`${n}.weight`] = dw;
+            if (w(`${n}.bias`)) g[`${n}.bias`] = tf.sum(d, 0);
             return dx;
           };
           // Three stages, each in its own tidy so that only what the next one needs outlives it.
-          const dX2 = tf.tidy(() => {
+          const mlp = tf.tidy(() => {
+            const g: Grads = {};
             // MLP: the normed input and silu(gate)·up recomputed from x2, gate and up.
             const gate2 = tf.reshape(gate, [B * T, -1]);
             const up2 = tf.reshape(up, [B * T, -1]);
             const gated = fused ? fusedSwiGLU(gate2, up2) : tf.tidy(() => tf.mul(tf.mul(gate2, tf.sigmoid(gate2)), up2));
-            const dGated = linGrad(gated, 'mlp.down_proj', tf.reshape(dy, [B * T, Hd]));
+            const dGated = linGrad(g, gated, 'mlp.down_proj', tf.reshape(dy, [B * T, Hd]));
             gated.dispose();
             const [dGate, dUp] = swigluGrad(gate2, up2, dGated);
             dGated.dispose();
             const h2 = tf.reshape(norm(x2, need('post_attention_layernorm.weight')), [B * T, Hd]);
-            const dH2a = linGrad(h2, 'mlp.gate_proj', dGate);
+            const dH2a = linGrad(g, h2, 'mlp.gate_proj', dGate);
             dGate.dispose();
-            const dH2b = linGrad(h2, 'mlp.up_proj', dUp);
+            const dH2b = linGrad(g, h2, 'mlp.up_proj', dUp);
             dUp.dispose();
             const dH2 = tf.add(dH2a, dH2b);
             const [dX2n, dW2] = rmsNormGrad(x2, need('post_attention_layernorm.weight'), c.normEps, tf.reshape(dH2, [B, T, Hd]));
-            addGrad('post_attention_layernorm.weight', dW2);
-            return tf.add(dy, dX2n);
+            g['post_attention_layernorm.weight'] = dW2;
+            return { dX2: tf.add(dy, dX2n), g };
           });
-          const dH = tf.tidy(() => {
-            const dO = linGrad(o, 'self_attn.o_proj', tf.reshape(dX2, [B * T, Hd]));
+          const attn = tf.tidy(() => {
+            const g: Grads = {};
+            const dO = linGrad(g, o, 'self_attn.o_proj', tf.reshape(mlp.dX2, [B * T, Hd]));
             const [dQ, dK, dV] = attentionGrad(q, k, v, probs, splitHeads(dO, B, T, c.numHeads, D));
-            let dQp = ropeGrad(dQ, scos, ssin);
-            let dKp = ropeGrad(dK, scos, ssin);
-            dQ.dispose();
-            dK.dispose();
-            if (c.qkNorm) {
-              const [dq, dqw] = rmsNormGrad(qPre!, need('self_attn.q_norm.weight'), c.normEps, dQp);
-              const [dk, dkw] = rmsNormGrad(kPre!, need('self_attn.k_norm.weight'), c.normEps, dKp);
-              addGrad('self_attn.q_norm.weight', dqw);
-              addGrad('self_attn.k_norm.weight', dkw);
-              dQp = dq as tf.Tensor4D;
-              dKp = dk as tf.Tensor4D;
+            let dQr: tf.Tensor;
+            let dKr: tf.Tensor;
+            if (fusedRope) {
+              // Straight to the projections' [B·T, heads·D] layout, one dispatch each.
+              const [cos2, sin2] = [tf.reshape(scos, [B * T, D]), tf.reshape(ssin, [B * T, D])];
+              dQr = ropeHeadsGrad(dQ, cos2, sin2);
+              dKr = ropeHeadsGrad(dK, cos2, sin2);
+              tf.dispose([dQ, dK]);
+            } else {
+              let dQp = ropeGrad(dQ, scos, ssin);
+              let dKp = ropeGrad(dK, scos, ssin);
+              tf.dispose([dQ, dK]);
+              if (c.qkNorm) {
+                const [dq, dqw] = rmsNormGrad(qPre!, need('self_attn.q_norm.weight'), c.normEps, dQp);
+                const [dk, dkw] = rmsNormGrad(kPre!, need('self_attn.k_norm.weight'), c.normEps, dKp);
+                g['self_attn.q_norm.weight'] = dqw;
+                g['self_attn.k_norm.weight'] = dkw;
+                tf.dispose([dQp, dKp]);
+                dQp = dq as tf.Tensor4D;
+                dKp = dk as tf.Tensor4D;
+              }
+              dQr = rows(dQp);
+              dKr = rows(dKp);
             }
             const h = tf.reshape(norm(sx, need('input_layernorm.weight')), [B * T, Hd]);
-            return tf.addN([
-              linGrad(h, 'self_attn.q_proj', mergeHeads(dQp, B, T)),
-              linGrad(h, 'self_attn.k_proj', mergeHeads(dKp, B, T)),
-              linGrad(h, 'self_attn.v_proj', mergeHeads(dV, B, T)),
-            ]);
+            const dH = tf.addN([linGrad(g, h, 'self_attn.q_proj', dQr), linGrad(g, h, 'self_attn.k_proj', dKr), linGrad(g, h, 'self_attn.v_proj', rows(dV))]);
+            return { dH, g };
           });
-          const [dXn, dW1] = rmsNormGrad(sx, need('input_layernorm.weight'), c.normEps, tf.reshape(dH, [B, T, Hd]));
-          addGrad('input_layernorm.weight', dW1);
-          return [tf.add(dX2, dXn), ...names.map((n) => grads.get(n)!)];
+          const [dXn, dW1] = rmsNormGrad(sx, need('input_layernorm.weight'), c.normEps, tf.reshape(attn.dH, [B, T, Hd]));
+          const grads: Grads = { ...mlp.g, ...attn.g, 'input_layernorm.weight': dW1 };
+          return [tf.add(mlp.dX2, dXn), ...names.map((n) => grads[n]!)];
         }),
     };
   });

@@ -13,7 +13,6 @@
  * so a whole-vocabulary block needs no running log-sum-exp across chunks.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { installWasmContiguousSlice } from '../kernels/wasm-slice';
 
 /** Bytes of one block's [rows, V] float32 temporaries; a few of them are alive at once. */
 export const BLOCK_BYTES = 8 * 2 ** 20;
@@ -23,7 +22,7 @@ export function rowsPerBlock(V: number, blockBytes = BLOCK_BYTES): number {
   return Math.max(1, Math.floor(blockBytes / (4 * V)));
 }
 
-/** Rows r0 … r0+n−1 of x: contiguous, so a copy of those rows alone (on wasm with wasm-slice.ts). */
+/** Rows r0 … r0+n−1 of x: contiguous, so a copy of those rows alone (on wasm with the Slice startWasm installs, kernels/wasm-slice.ts). */
 function rowBlock(x: tf.Tensor2D, r0: number, n: number): tf.Tensor2D {
   if (r0 === 0 && n === x.shape[0]) return x;
   return tf.slice(x, [r0, 0], [n, x.shape[1]]);
@@ -45,8 +44,6 @@ export function chunkedTokenStats(logits: tf.Tensor2D, targets: tf.Tensor1D, tem
   const [N, V] = logits.shape;
   if (targets.shape[0] !== N) throw new Error(`chunkedTokenStats: ${N} rows of logits but ${targets.shape[0]} targets`);
   const R = rowsPerBlock(V, blockBytes);
-  // tfjs-wasm's own Slice copies the whole logits for every block.
-  if (tf.getBackend() === 'wasm') installWasmContiguousSlice();
   const scaled = (x: tf.Tensor2D) => (temperature === 1 ? x : tf.div(x, temperature));
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const lg = args[0] as tf.Tensor2D;
