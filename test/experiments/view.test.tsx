@@ -125,6 +125,12 @@ describe('Experiments view', () => {
     // Continue runs what did not finish, with the stored run's own settings.
     fireEvent.click(within(stopped).getByRole('button', { name: 'Continue' }));
     expect(client.sent.at(-1)).toEqual({ type: 'experimentStart', name: 'decomposition', size: { seeds: 1, steps: 4, stage2Steps: 0, probeN: 4, samples: 4 }, task: { kind: 'toy-world' }, grpo: {}, continueId: ID });
+    // The continued run comes back under the same id: its Stop works again.
+    act(() => client.emit({ type: 'experiment', record: toRecord({ id: ID, status: 'running', result: result([run('base', 1, [1, 0, 1, 0])]) }) }));
+    const again = within(screen.getByTestId('experiment-record')).getByRole('button', { name: 'Stop' }) as HTMLButtonElement;
+    expect(again.disabled).toBe(false);
+    fireEvent.click(again);
+    expect(client.sent.at(-1)).toEqual({ type: 'experimentStop' });
   });
 
   it('lists stored experiments after a reload and refuses to start while a training run is active', () => {
