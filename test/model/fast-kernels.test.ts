@@ -11,6 +11,7 @@ import '@tensorflow/tfjs';
 import { initNodeBackend } from '../../src/cli/node-webgpu';
 import { matMulPlain } from '../../src/core/model/matmul';
 import { SLICED_MATMUL, wasmSlicedMatMul } from '../../src/core/kernels/wasm-sliced-matmul';
+import { FEW_ROWS_MATMUL, wasmFewRowsMatMul } from '../../src/core/kernels/wasm-few-rows-matmul';
 import { installWasmSharedIdentity } from '../../src/core/kernels/wasm-identity';
 import { parseConfig } from '../../src/core/model/config';
 import { CausalLM } from '../../src/core/model/causal-lm';
@@ -189,6 +190,42 @@ describe('wasm kernels', () => {
     const empty = wasmSlicedMatMul(tf.zeros([0, 3, 4]) as tf.Tensor3D, tf.zeros([0, 4, 2]) as tf.Tensor3D);
     expect(empty.shape).toEqual([0, 3, 2]);
     [at, bt, y, empty].forEach((t) => t.dispose());
+  });
+
+  it('wasmFewRowsMatMul equals tfjs-wasm\'s own batched product bit for bit, and matMulPlain takes it for few rows', async () => {
+    await initNodeBackend('wasm');
+    const rng = new Rng(5);
+    // Shared dims below, at and across tfjs-wasm's 48-wide blocks; widths of one and several 16-column groups.
+    for (const [N, M, K, P] of [[3, 2, 7, 16], [4, 1, 48, 32], [2, 5, 97, 48], [256, 2, 156, 32]] as const) {
+      const a = Float32Array.from(randomArray(N * M * K, rng), (v) => v * 3);
+      const b = Float32Array.from(randomArray(N * K * P, rng));
+      // Rounding-sensitive entries: huge and tiny magnitudes, signed zeros, a NaN and an infinity.
+      a[0] = 1e30;
+      a[1] = -0;
+      b[0] = 1e-30;
+      b[P] = -0;
+      if (N > 3) {
+        a[M * K] = NaN;
+        b[2 * K * P] = Infinity;
+      }
+      const at = tf.tensor3d(a, [N, M, K]);
+      const bt = tf.tensor3d(b, [N, K, P]);
+      const before = tf.memory().numTensors;
+      const want = tf.matMul(at, bt);
+      const got = wasmFewRowsMatMul(at, bt);
+      const viaPlain = tf.tidy(() => matMulPlain(at, bt));
+      const [w, g, v] = [await want.data(), await got.data(), await viaPlain.data()];
+      expect(got.shape).toEqual([N, M, P]);
+      let mismatches = 0;
+      for (let e = 0; e < w.length; e++) if (!Object.is(w[e], g[e]) || !Object.is(w[e], v[e])) mismatches++;
+      expect(mismatches).toBe(0);
+      [want, got, viaPlain].forEach((t) => t.dispose());
+      expect(tf.memory().numTensors).toBe(before);
+      [at, bt].forEach((t) => t.dispose());
+    }
+    const profile = await tf.profile(() => tf.tidy(() => void matMulPlain(tf.ones([8, 2, 30]), tf.ones([8, 30, 32]))));
+    expect(profile.kernels.map((k) => k.name)).toContain(FEW_ROWS_MATMUL);
+    expect(() => tf.tidy(() => void wasmFewRowsMatMul(tf.ones([2, 2, 3]) as tf.Tensor3D, tf.ones([2, 3, 8]) as tf.Tensor3D))).toThrow(RangeError);
   });
 
   it('Identity shares the buffer: a clone allocates no data buffer and outlives its source', async () => {

@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmSlicedMatMul, wasmSlicedMatMulAvailable } from '../kernels/wasm-sliced-matmul';
+import { wasmFewRowsMatMul, wasmFewRowsMatMulAvailable } from '../kernels/wasm-few-rows-matmul';
 
 function swapLast(x: tf.Tensor): tf.Tensor {
   const r = x.rank;
@@ -37,6 +38,11 @@ function plainProduct(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
     const N = y.shape[y.rank - 1]!;
     if (batch > 1 && M >= SLICED_MIN_ROWS && wasmSlicedMatMulAvailable()) {
       const out = wasmSlicedMatMul(tf.reshape(x, [batch, M, K]) as tf.Tensor3D, tf.reshape(y, [batch, K, N]) as tf.Tensor3D);
+      return tf.reshape(out, [...lead, M, N]);
+    }
+    // The rest would take tfjs-wasm's scalar loop: the same sums, 16 columns at a time.
+    if (batch > 1 && N % 16 === 0 && wasmFewRowsMatMulAvailable()) {
+      const out = wasmFewRowsMatMul(tf.reshape(x, [batch, M, K]) as tf.Tensor3D, tf.reshape(y, [batch, K, N]) as tf.Tensor3D);
       return tf.reshape(out, [...lead, M, N]);
     }
   }
