@@ -149,8 +149,24 @@ let registered = false;
 export function wasmFewRowsMatMulAvailable(): boolean {
   if (tf.getBackend() !== 'wasm') return false;
   const be = tf.backend() as Partial<WasmBackendLike>;
-  return typeof be.makeOutput === 'function' && typeof be.typedArrayFromHeap === 'function' && be.wasm?.asm?.memory instanceof WebAssembly.Memory;
+  if (typeof be.makeOutput !== 'function' || typeof be.typedArrayFromHeap !== 'function' || !(be.wasm?.asm?.memory instanceof WebAssembly.Memory)) return false;
+  // The module declares an unshared memory: the threaded build's shared heap would not link.
+  if (typeof SharedArrayBuffer !== 'undefined' && be.wasm.asm.memory.buffer instanceof SharedArrayBuffer) return false;
+  return linkable(be.wasm.asm.memory);
 }
+
+/** Whether the module links against this heap (once per heap); a failure leaves tf.matMul in charge. */
+function linkable(memory: WebAssembly.Memory): boolean {
+  if (unlinkable.has(memory)) return false;
+  try {
+    productFor(memory);
+    return true;
+  } catch {
+    unlinkable.add(memory);
+    return false;
+  }
+}
+const unlinkable = new WeakSet<WebAssembly.Memory>();
 
 /**
  * a [N, M, K] × b [N, K, P], float32, equal to tf.matMul's result on tfjs-wasm bit for bit. No
