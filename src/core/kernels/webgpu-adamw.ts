@@ -4,48 +4,19 @@
  * dispatches. The arithmetic is the unfused path's, op for op, in float32.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { WG, webgpuKernelRegistrar, webgpuProgram, type KernelArgs, type Program, type WebGPUBackendLike } from './webgpu-program';
 
 export const ADAMW_MOMENT = 'TabZeroAdamWMoment';
 export const ADAMW_WEIGHT = 'TabZeroAdamWWeight';
 
-interface Program {
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number];
-  uniforms?: string;
-  size?: boolean;
-  getUserCode(): string;
-}
-
-interface WebGPUBackendLike {
-  runWebGPUProgram(program: Program, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: { type: string; data: number[] }[]): tf.TensorInfo;
-}
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
-
-const WG = 64;
-
 function elementwise(shape: number[], key: string, names: string[], uniforms: string, body: string): Program {
   const n = shape.reduce((a, b) => a * b, 1);
-  return {
-    variableNames: names,
-    outputShape: shape,
-    shaderKey: key,
-    dispatchLayout: { x: shape.map((_, i) => i) },
-    // tfjs folds a dispatch over 65535 workgroups into y; main's index follows.
-    dispatch: [Math.ceil(n / WG), 1, 1],
-    workgroupSize: [WG, 1, 1],
-    uniforms,
-    size: true,
-    getUserCode: () => `
+  const code = `
       fn main(index : i32) {
         if (index >= uniforms.size) { return; }
         ${body}
-      }`,
-  };
+      }`;
+  return webgpuProgram(shape, Math.ceil(n / WG), key, names, uniforms, code, true);
 }
 
 /** m·β + (g·clip)ᵖ·(1 − β), p = 1 (first moment) or 2 (second); clip 1 leaves g as it is. */
@@ -80,18 +51,10 @@ function weightKernel(args: KernelArgs): tf.TensorInfo {
   );
 }
 
-let registered = false;
-
-function register(): void {
-  if (registered) return;
-  registered = true;
-  for (const [kernelName, kernelFunc] of [
-    [ADAMW_MOMENT, momentKernel],
-    [ADAMW_WEIGHT, weightKernel],
-  ] as [string, unknown][]) {
-    if (!tf.getKernel(kernelName, 'webgpu')) tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc: kernelFunc as tf.KernelFunc });
-  }
-}
+const register = webgpuKernelRegistrar([
+  [ADAMW_MOMENT, momentKernel],
+  [ADAMW_WEIGHT, weightKernel],
+]);
 
 export function webgpuAdamWAvailable(): boolean {
   return tf.getBackend() === 'webgpu';

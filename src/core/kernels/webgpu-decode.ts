@@ -9,48 +9,17 @@
  * other forward runs the differentiable ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { WG, webgpuKernelRegistrar, webgpuProgram, type KernelArgs, type WebGPUBackendLike } from './webgpu-program';
 
 export const DECODE_ATTENTION = 'TabZeroDecodeAttention';
 export const APPEND_HEADS = 'TabZeroAppendHeads';
 export const GATED_PROJECTION = 'TabZeroGatedProjection';
-
-interface Program {
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number];
-  uniforms?: string;
-  getUserCode(): string;
-}
-
-interface WebGPUBackendLike {
-  runWebGPUProgram(program: Program, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: { type: string; data: number[] }[]): tf.TensorInfo;
-}
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 /**
  * Rows of the attention kernel at most: it reads workgroupId.x as its row, and tfjs folds a
  * dispatch over WebGPU's 65535 workgroups per dimension into y (flat kernels' index follows).
  */
 const MAX_ROWS = 65535;
-/** Threads per workgroup: keys are scored in tiles of this many. */
-const WG = 64;
-
-function program(outputShape: number[], workgroups: number, key: string, names: string[], uniforms: string, code: string): Program {
-  return {
-    variableNames: names,
-    outputShape,
-    shaderKey: key,
-    dispatchLayout: { x: outputShape.map((_, i) => i) },
-    dispatch: [workgroups, 1, 1],
-    workgroupSize: [WG, 1, 1],
-    uniforms,
-    getUserCode: () => code,
-  };
-}
 
 /**
  * q [B, H, T, D] against k, v [B, Hkv, S, D] with an additive mask [B, T, S] (query head h reads
@@ -159,7 +128,7 @@ function decodeAttentionKernel(args: KernelArgs): tf.TensorInfo {
     : [['qh', q], ['kc', k], ['vc', v], ['msk', mask]];
   const present = named.filter((e): e is [string, tf.TensorInfo] => e[1] !== undefined);
   const key = `tabzero_decode_attn_${project ? `proj_${inOut}_${K}` : 'q'}_${H}_${Hkv}_${T}_${D}`;
-  const p = program([B, H, T, D], B * H * T, key, present.map((e) => e[0]), 'keys : i32, scale : f32,', code);
+  const p = webgpuProgram([B, H, T, D], B * H * T, key, present.map((e) => e[0]), 'keys : i32, scale : f32,', code);
   return (args.backend as WebGPUBackendLike).runWebGPUProgram(p, present.map((e) => e[1]), 'float32', [
     { type: 'int32', data: [S] },
     { type: 'float32', data: [1 / Math.sqrt(D)] },
@@ -221,7 +190,7 @@ function appendHeadsKernel(args: KernelArgs): tf.TensorInfo {
     : [['pr', p], ['ch', cache], ['cs', cos], ['sn', sin]];
   const present = named.filter((e): e is [string, tf.TensorInfo] => e[1] !== undefined);
   const key = `tabzero_append_${rope}_${project ? `proj_${inOut}_${Boolean(bias)}_${K}` : 'p'}_${heads}_${T}_${D}`;
-  const prog = program([B, heads, S + T, D], Math.ceil(n / WG), key, present.map((e) => e[0]), 'total : i32, past : i32,', code);
+  const prog = webgpuProgram([B, heads, S + T, D], Math.ceil(n / WG), key, present.map((e) => e[0]), 'total : i32, past : i32,', code);
   return (args.backend as WebGPUBackendLike).runWebGPUProgram(prog, present.map((e) => e[1]), 'float32', [
     { type: 'int32', data: [n] },
     { type: 'int32', data: [S] },
@@ -252,24 +221,15 @@ function gatedProjectionKernel(args: KernelArgs): tf.TensorInfo {
       }
       setOutputAtIndex(index, g / (1.0 + exp(-g)) * u);
     }`;
-  const prog = program([R, N], Math.ceil((R * N) / WG), `tabzero_gated_${inOut}_${K}_${N}`, ['xr', 'wg', 'wu'], 'total : i32,', code);
+  const prog = webgpuProgram([R, N], Math.ceil((R * N) / WG), `tabzero_gated_${inOut}_${K}_${N}`, ['xr', 'wg', 'wu'], 'total : i32,', code);
   return (args.backend as WebGPUBackendLike).runWebGPUProgram(prog, [x, wg, wu], 'float32', [{ type: 'int32', data: [R * N] }]);
 }
 
-let registered = false;
-
-function register(): void {
-  if (registered) return;
-  registered = true;
-  const kernels: [string, unknown][] = [
-    [DECODE_ATTENTION, decodeAttentionKernel],
-    [APPEND_HEADS, appendHeadsKernel],
-    [GATED_PROJECTION, gatedProjectionKernel],
-  ];
-  for (const [kernelName, kernelFunc] of kernels) {
-    if (!tf.getKernel(kernelName, 'webgpu')) tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc: kernelFunc as tf.KernelFunc });
-  }
-}
+const register = webgpuKernelRegistrar([
+  [DECODE_ATTENTION, decodeAttentionKernel],
+  [APPEND_HEADS, appendHeadsKernel],
+  [GATED_PROJECTION, gatedProjectionKernel],
+]);
 
 function run(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number> = {}): tf.Tensor {
   register();

@@ -9,40 +9,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ropeHeadsGrad } from './webgpu-rope-grad';
+import { WG, webgpuKernelRegistrar, webgpuProgram, type Program, type WebGPUBackendLike } from './webgpu-program';
 
 const RMSNORM = 'TabZeroRmsNorm';
 const ROPE_HEADS = 'TabZeroRopeHeads';
 const SWIGLU = 'TabZeroSwiGLU';
 
-interface Program {
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number];
-  uniforms?: string;
-  size?: boolean;
-  getUserCode(): string;
-}
-
-interface WebGPUBackendLike {
-  runWebGPUProgram(program: Program, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: { type: string; data: number[] }[]): tf.TensorInfo;
-}
-
-const WG = 64;
-
 function flatProgram(outputShape: number[], threads: number, key: string, names: string[], uniforms: string, code: string): Program {
-  return {
-    variableNames: names,
-    outputShape,
-    shaderKey: key,
-    dispatchLayout: { x: outputShape.map((_, i) => i) },
-    dispatch: [Math.ceil(threads / WG), 1, 1],
-    workgroupSize: [WG, 1, 1],
-    uniforms,
-    getUserCode: () => code,
-  };
+  return webgpuProgram(outputShape, Math.ceil(threads / WG), key, names, uniforms, code);
 }
 
 /** x [R, H] · rsqrt(mean(x², -1) + eps) · w: one thread per row. */
@@ -108,20 +82,11 @@ function swigluKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown })
   return (args.backend as WebGPUBackendLike).runWebGPUProgram(program, [g, u], 'float32', [{ type: 'int32', data: [n] }]);
 }
 
-let registered = false;
-
-function register(): void {
-  if (registered) return;
-  registered = true;
-  const kernels: [string, unknown][] = [
-    [RMSNORM, rmsNormKernel],
-    [ROPE_HEADS, ropeHeadsKernel],
-    [SWIGLU, swigluKernel],
-  ];
-  for (const [kernelName, kernelFunc] of kernels) {
-    if (!tf.getKernel(kernelName, 'webgpu')) tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc: kernelFunc as tf.KernelFunc });
-  }
-}
+const register = webgpuKernelRegistrar([
+  [RMSNORM, rmsNormKernel],
+  [ROPE_HEADS, ropeHeadsKernel],
+  [SWIGLU, swigluKernel],
+]);
 
 export function webgpuFusedAvailable(): boolean {
   return tf.getBackend() === 'webgpu';

@@ -4,25 +4,9 @@
  * in every layer of every micro-batch.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { WG, webgpuKernelRegistrar, webgpuProgram, type WebGPUBackendLike } from './webgpu-program';
 
 export const ROPE_HEADS_GRAD = 'TabZeroRopeHeadsGrad';
-
-interface Program {
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number];
-  size?: boolean;
-  getUserCode(): string;
-}
-
-interface WebGPUBackendLike {
-  runWebGPUProgram(program: Program, inputs: tf.TensorInfo[], dtype: tf.DataType): tf.TensorInfo;
-}
-
-const WG = 64;
 
 /**
  * dy [B, heads, T, D] → dp [B·T, heads·D]. Forward: out_d = p_d·cos_d + rot_d·sin_d with
@@ -50,26 +34,14 @@ function ropeHeadsGradKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unk
       }
       setOutputAtIndex(index, value);
     }`;
-  const program: Program = {
-    variableNames: ['dg', 'cs', 'sn'],
-    outputShape: [B * T, heads * D],
-    shaderKey: `tabzero_rope_grad_${heads}_${T}_${D}`,
-    dispatchLayout: { x: [0, 1] },
-    dispatch: [Math.ceil((B * T * heads * D) / WG), 1, 1],
-    workgroupSize: [WG, 1, 1],
-    size: true,
-    getUserCode: () => code,
-  };
+  const program = webgpuProgram([B * T, heads * D], Math.ceil((B * T * heads * D) / WG), `tabzero_rope_grad_${heads}_${T}_${D}`, ['dg', 'cs', 'sn'], undefined, code, true);
   return (args.backend as WebGPUBackendLike).runWebGPUProgram(program, [dy, cos, sin], 'float32');
 }
 
-let registered = false;
+const register = webgpuKernelRegistrar([[ROPE_HEADS_GRAD, ropeHeadsGradKernel]]);
 
 /** dy [B, heads, T, D] of RoPE-into-heads → the gradient of its input, [B·T, heads·D]; cos, sin [B·T, D]. */
 export function ropeHeadsGrad(dy: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
-  if (!registered) {
-    registered = true;
-    if (!tf.getKernel(ROPE_HEADS_GRAD, 'webgpu')) tf.registerKernel({ kernelName: ROPE_HEADS_GRAD, backendName: 'webgpu', kernelFunc: ropeHeadsGradKernel as unknown as tf.KernelFunc });
-  }
+  register();
   return tf.engine().runKernel(ROPE_HEADS_GRAD, { dy, cos, sin } as unknown as tf.NamedTensorMap, {}) as tf.Tensor;
 }
