@@ -16,6 +16,7 @@ import { generate, generateNaive } from '../../src/core/model/generate';
 import { Rng } from '../../src/core/rng';
 import { tinyConfig } from '../fixtures/tiny-configs';
 import { randomWeights } from '../fixtures/random-weights';
+import { dispatchesDuring } from '../helpers/webgpu-dispatches';
 
 function rand(shape: number[], rng: Rng, scale = 1): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -264,33 +265,6 @@ describe.each(['llama', 'qwen2', 'gpt2'] as const)('%s decoding on webgpu throug
   });
 });
 
-/** Compute dispatches issued while f runs, counted by wrapping the device's command encoders (as bench/webgpu-dispatches). */
-async function dispatchesOf(f: () => Promise<void>): Promise<number> {
-  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
-  const create = device.createCommandEncoder;
-  let n = 0;
-  device.createCommandEncoder = (d?: GPUCommandEncoderDescriptor) => {
-    const enc = create.call(device, d);
-    const begin = enc.beginComputePass.bind(enc);
-    enc.beginComputePass = (pd?: GPUComputePassDescriptor) => {
-      const pass = begin(pd);
-      const dispatch = pass.dispatchWorkgroups.bind(pass);
-      pass.dispatchWorkgroups = (x: number, y?: number, z?: number) => {
-        n++;
-        dispatch(x, y, z);
-      };
-      return pass;
-    };
-    return enc;
-  };
-  try {
-    await f();
-  } finally {
-    device.createCommandEncoder = create;
-  }
-  return n;
-}
-
 describe('dispatches per decode token on webgpu', () => {
   it('the shipped model\'s shape (4 layers, GQA 4/2, silu) takes 8 per layer + embedding, final norm and head: 35, within the 60 target', async () => {
     await initNodeBackend('webgpu');
@@ -313,7 +287,7 @@ describe('dispatches per decode token on webgpu', () => {
     };
     // The first step compiles the shaders; counts are the same either way.
     await step(0);
-    const n = await dispatchesOf(() => step(1));
+    const n = await dispatchesDuring(() => step(1));
     expect(n).toBe(8 * config.numLayers + 3);
     expect(n).toBeLessThanOrEqual(60);
     // The RL test's rollout decodes 128 rows: every projection still folds (k/v, q with its RoPE partner, gate/up).

@@ -16,6 +16,7 @@ import { CausalLM } from '../../src/core/model/causal-lm';
 import { tinyConfig } from '../fixtures/tiny-configs';
 import { randomWeights } from '../fixtures/random-weights';
 import { Rng } from '../../src/core/rng';
+import { dispatchesDuring } from '../helpers/webgpu-dispatches';
 
 describe('RoPE-into-heads gradient on webgpu', () => {
   it.each([
@@ -52,33 +53,6 @@ describe('RoPE-into-heads gradient on webgpu', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
-
-/** Compute dispatches issued while f runs, counted by wrapping the device's command encoders (as bench/webgpu-dispatches.ts does). */
-async function dispatchesDuring(f: () => Promise<void>): Promise<number> {
-  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
-  const create = device.createCommandEncoder;
-  let n = 0;
-  device.createCommandEncoder = (d?: GPUCommandEncoderDescriptor) => {
-    const enc = create.call(device, d);
-    const begin = enc.beginComputePass.bind(enc);
-    enc.beginComputePass = (pd?: GPUComputePassDescriptor) => {
-      const pass = begin(pd);
-      const dispatch = pass.dispatchWorkgroups.bind(pass);
-      pass.dispatchWorkgroups = (x: number, y?: number, z?: number) => {
-        n++;
-        dispatch(x, y, z);
-      };
-      return pass;
-    };
-    return enc;
-  };
-  try {
-    await f();
-  } finally {
-    device.createCommandEncoder = create;
-  }
-  return n;
-}
 
 describe('a training step of a Llama model on webgpu', () => {
   it('takes the one-dispatch RoPE gradient for q and k in every layer, within a dispatch budget', async () => {
