@@ -12,6 +12,7 @@ import { parseConfig } from '../src/core/model/config';
 import { parseSafetensors } from '../src/core/model/safetensors';
 import { CausalLM, randomInit } from '../src/core/model/causal-lm';
 import { generate } from '../src/core/model/generate';
+import { matMulPlain } from '../src/core/model/matmul';
 import { syntheticRows, updateRunner, type Shape } from './update-runner';
 
 export { syntheticRows, updateRunner, type Shape, type UpdateRunner } from './update-runner';
@@ -40,11 +41,12 @@ async function timeIt(f: () => Promise<void>): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
-export async function matmulGflops(n: number, reps: number): Promise<number> {
+/** n² × n² products a second, through `product` (default tf.matMul: XNNPACK on wasm). */
+export async function matmulGflops(n: number, reps: number, product: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.matMul): Promise<number> {
   const a = tf.randomNormal([n, n]);
   const b = tf.randomNormal([n, n]);
   const run = async () => {
-    const c = tf.matMul(a, b);
+    const c = tf.tidy(() => product(a, b));
     await c.data();
     c.dispose();
   };
@@ -95,6 +97,7 @@ export interface TabZeroFigures {
   update_s: number;
   rollout_s: number;
   matmul512_gflops: number;
+  tf_matmul512_gflops: number;
   update_peak_bytes: number;
   /** The same update with CausalLM.recomputeLayers = true (NaN when not asked for). */
   update_recompute_s: number;
@@ -153,6 +156,8 @@ export async function measureTabZero(model: CausalLM, s: Shape, opts: { rollout:
   } finally {
     model.recomputeLayers = recomputeDefault;
   }
-  const mm = await matmulGflops(512, 10);
-  return { update_s: update, rollout_s: rollout, matmul512_gflops: mm, update_peak_bytes: peak, update_recompute_s: recomputeS, update_recompute_peak_bytes: recomputePeak, loss };
+  // The products TabZero runs (matmul.ts: this project's kernel on one-thread wasm) and tf.matMul's.
+  const mm = await matmulGflops(512, 10, (a, b) => matMulPlain(a, b));
+  const tfmm = await matmulGflops(512, 10);
+  return { update_s: update, rollout_s: rollout, matmul512_gflops: mm, tf_matmul512_gflops: tfmm, update_peak_bytes: peak, update_recompute_s: recomputeS, update_recompute_peak_bytes: recomputePeak, loss };
 }

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     const ms = (await k.kernelTimeMs) as number;
     byName.set(k.name, (byName.get(k.name) ?? 0) + ms);
     total += ms;
-    if (k.name === 'BatchMatMul' || k.name === 'TabZeroSlicedMatMul') {
+    if (k.name === 'BatchMatMul' || k.name === 'TabZeroSlicedMatMul' || k.name === 'TabZeroGemm') {
       const key = `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join('×')}`;
       const e = byShape.get(key) ?? [0, 0];
       e[0] += ms;

@@ -9,6 +9,7 @@ import { tmpdir, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { initNodeBackend } from '../src/cli/node-webgpu';
 import type { CausalLM } from '../src/core/model/causal-lm';
+import { setWasmGemmEnabled } from '../src/core/kernels/wasm-gemm';
 import { loadShipped, measureTabZero, randomModel, RL_SHAPE, SMOLLM_SHAPE_CONFIG, type Shape, type TabZeroFigures } from './rl-shape';
 
 const SHIPPED = resolve('public/models/tabzero-tiny');
@@ -51,14 +52,21 @@ function shapeArgs(s: Shape): string[] {
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 const gb = (x: number) => (Number.isFinite(x) ? `${(x / 1e9).toFixed(3)} GB` : '—');
 
-function table(title: string, tz: TabZeroFigures | null, pt: Record<string, number | string> | null): void {
+function table(title: string, tz: TabZeroFigures | null, pt: Record<string, number | string> | null, xnn?: TabZeroFigures): void {
   const num = (k: string) => (pt && typeof pt[k] === 'number' ? (pt[k] as number) : NaN);
   const rows: [string, string, string, string][] = [
     ['update (log-probs, loss, backward, AdamW)', `${fmt(tz?.update_s ?? NaN)} s`, `${fmt(num('update_s'))} s`, fmt((tz?.update_s ?? NaN) / num('update_s'))],
     ['rollout with KV cache', `${fmt(tz?.rollout_s ?? NaN)} s`, `${fmt(num('rollout_s'))} s`, fmt((tz?.rollout_s ?? NaN) / num('rollout_s'))],
-    ['512² matmul (GFLOP/s; ratio = PyTorch / TabZero)', fmt(tz?.matmul512_gflops ?? NaN, 1), fmt(num('matmul512_gflops'), 1), fmt(num('matmul512_gflops') / (tz?.matmul512_gflops ?? NaN))],
+    ['512² matmul as TabZero runs it (GFLOP/s; ratio = PyTorch / TabZero)', fmt(tz?.matmul512_gflops ?? NaN, 1), fmt(num('matmul512_gflops'), 1), fmt(num('matmul512_gflops') / (tz?.matmul512_gflops ?? NaN))],
+    ['512² tf.matMul (XNNPACK on wasm)', fmt(tz?.tf_matmul512_gflops ?? NaN, 1), fmt(num('matmul512_gflops'), 1), fmt(num('matmul512_gflops') / (tz?.tf_matmul512_gflops ?? NaN))],
     ['update memory: TabZero peak wasm heap bytes above weights+moments / PyTorch saved for backward per micro-batch', gb(tz?.update_peak_bytes ?? NaN), gb(num('saved_for_backward_bytes')), fmt((tz?.update_peak_bytes ?? NaN) / num('saved_for_backward_bytes'))],
   ];
+  if (xnn) {
+    rows.push(
+      ['update, products on XNNPACK (the kernel turned off; threaded wasm runs these)', `${fmt(xnn.update_s)} s`, `${fmt(num('update_s'))} s`, fmt(xnn.update_s / num('update_s'))],
+      ['rollout, products on XNNPACK', `${fmt(xnn.rollout_s)} s`, `${fmt(num('rollout_s'))} s`, fmt(xnn.rollout_s / num('rollout_s'))],
+    );
+  }
   if (tz && Number.isFinite(tz.update_recompute_s)) {
     rows.push(
       ['update, layers recomputed in the backward pass (recomputeLayers)', `${fmt(tz.update_recompute_s)} s`, `${fmt(num('update_s'))} s`, fmt(tz.update_recompute_s / num('update_s'))],
@@ -93,9 +101,13 @@ async function compareShipped(py: string | null, dir: string): Promise<void> {
   const check = await logitsFile(shipped, dir);
   const pt = py ? runTorch(py, ['--model', SHIPPED, '--check-logits', check, ...shapeArgs(RL_SHAPE)]) : null;
   const tz = await measureTabZero(shipped, RL_SHAPE, { rollout: true, profile: true, recompute: 'recomputeLayers' in shipped });
+  // The same step with tfjs-wasm's own products, in the same run: the kernel's gain, not the machine's mood.
+  setWasmGemmEnabled(false);
+  const xnn = await measureTabZero(shipped, RL_SHAPE, { rollout: true, profile: false });
+  setWasmGemmEnabled(true);
   shipped.dispose();
-  table(`shipped model (${RL_SHAPE.prompts} prompts × ${RL_SHAPE.generations}, ${RL_SHAPE.promptLen}-token prompts, ${RL_SHAPE.newTokens} new tokens, micro-batch ${RL_SHAPE.microBatch})`, tz, pt);
-  console.log(`\nPyTorch: ${JSON.stringify(pt)}\nTabZero: ${JSON.stringify(tz)}`);
+  table(`shipped model (${RL_SHAPE.prompts} prompts × ${RL_SHAPE.generations}, ${RL_SHAPE.promptLen}-token prompts, ${RL_SHAPE.newTokens} new tokens, micro-batch ${RL_SHAPE.microBatch})`, tz, pt, xnn);
+  console.log(`\nPyTorch: ${JSON.stringify(pt)}\nTabZero: ${JSON.stringify(tz)}\nTabZero, XNNPACK products: ${JSON.stringify(xnn)}`);
 }
 
 /** One 135M-shaped update at the given shape, in this process; prints SMOL_RESULT and its figures or error. */

@@ -12,6 +12,7 @@ import { initNodeBackend } from '../../src/cli/node-webgpu';
 import { matMulPlain } from '../../src/core/model/matmul';
 import { SLICED_MATMUL, wasmSlicedMatMul } from '../../src/core/kernels/wasm-sliced-matmul';
 import { FEW_ROWS_MATMUL, wasmFewRowsMatMul } from '../../src/core/kernels/wasm-few-rows-matmul';
+import { GEMM, setWasmGemmEnabled } from '../../src/core/kernels/wasm-gemm';
 import { installWasmSharedIdentity } from '../../src/core/kernels/wasm-identity';
 import { parseConfig } from '../../src/core/model/config';
 import { CausalLM } from '../../src/core/model/causal-lm';
@@ -61,9 +62,11 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 const BACKENDS: BackendName[] = ['cpu', 'wasm', 'webgpu'];
 
 describe.each(BACKENDS)('fast products on %s', (backend) => {
-  it.each([false, true])('batched matMulPlain (transposeB %s) and its gradients equal float64 finite differences', async (tb) => {
+  // On wasm with this project's product kernel, and without it (as on threads): XNNPACK per entry.
+  it.each([[false, true], [true, true], [false, false], [true, false]])('batched matMulPlain (transposeB %s, wasm product kernel %s) and its gradients equal float64 finite differences', async (tb, gemm) => {
     const report = await initNodeBackend(backend);
     expect(report.name).toBe(backend);
+    setWasmGemmEnabled(gemm);
     // [2, 3] leading dims, 9 rows: over the wasm kernel's row threshold, so the sliced path runs there.
     const lead = [2, 3];
     const N = 6;
@@ -78,6 +81,7 @@ describe.each(BACKENDS)('fast products on %s', (backend) => {
     const bt = tf.tensor(Float32Array.from(b), bShape);
     const wt = tf.tensor(Float32Array.from(w), [...lead, M, P]);
     const { value, grads } = tf.valueAndGrads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(wt, matMulPlain(x, y, tb))))([at, bt]);
+    setWasmGemmEnabled(true);
     const v = (await value.data())[0]!;
     const ga = await grads[0]!.data();
     const gb = await grads[1]!.data();
@@ -113,27 +117,33 @@ describe.each(BACKENDS)('fast products on %s', (backend) => {
       let c = 0;
       m.forEach((x, t) => (positions[r * T + t] = x ? c++ : 0));
     });
-    const before = tf.memory().numTensors;
-    const model = new CausalLM(config, weights);
-    let got: number[][][] = [];
-    const info = await tf.profile(async () => {
-      const { logits } = model.forward({ ids: Int32Array.from(rows.flat()), batch: B, length: T, positions, attentionMask: Int32Array.from(mask.flat()) });
-      got = await logits.array();
-      logits.dispose();
-    });
-    if (backend === 'wasm') expect(info.kernelNames).toContain(SLICED_MATMUL);
     const want = referenceLogits(config, weights, rows, mask);
-    let err = 0;
-    for (let r = 0; r < B; r++) for (let t = 0; t < T; t++) if (mask[r]![t]) err = Math.max(err, maxAbsDiff(got[r]![t]!, want[r]![t]!));
-    expect(err).toBeLessThan(1e-4);
-    model.dispose();
-    expect(tf.memory().numTensors).toBe(before);
+    // wasm: this project's product kernel, then (as with several threads) XNNPACK per batch entry.
+    for (const kernel of backend === 'wasm' ? [GEMM, SLICED_MATMUL] : [null]) {
+      setWasmGemmEnabled(kernel !== SLICED_MATMUL);
+      const before = tf.memory().numTensors;
+      const model = new CausalLM(config, weights);
+      let got: number[][][] = [];
+      const info = await tf.profile(async () => {
+        const { logits } = model.forward({ ids: Int32Array.from(rows.flat()), batch: B, length: T, positions, attentionMask: Int32Array.from(mask.flat()) });
+        got = await logits.array();
+        logits.dispose();
+      });
+      setWasmGemmEnabled(true);
+      if (kernel) expect(info.kernelNames).toContain(kernel);
+      let err = 0;
+      for (let r = 0; r < B; r++) for (let t = 0; t < T; t++) if (mask[r]![t]) err = Math.max(err, maxAbsDiff(got[r]![t]!, want[r]![t]!));
+      expect(err).toBeLessThan(1e-4);
+      model.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    }
   });
 });
 
 describe.each(BACKENDS)('decoding on %s', (backend) => {
-  it('a decode step through the cache (scores taken transposed on wasm) gives the full forward\'s last logits', async () => {
+  it.each(backend === 'wasm' ? [GEMM, SLICED_MATMUL] : [null])('a decode step through the cache (%s on wasm; with XNNPACK, scores taken transposed) gives the full forward\'s last logits', async (kernel) => {
     await initNodeBackend(backend);
+    setWasmGemmEnabled(kernel !== SLICED_MATMUL);
     const config = parseConfig(tinyConfig('llama'));
     const before = tf.memory().numTensors;
     const model = new CausalLM(config, randomWeights(config, 9));
@@ -155,7 +165,8 @@ describe.each(BACKENDS)('decoding on %s', (backend) => {
       got = (await step.logits.array()).map((row) => row[0]!);
       step.logits.dispose();
     });
-    if (backend === 'wasm') expect(info.kernelNames).toContain(SLICED_MATMUL);
+    setWasmGemmEnabled(true);
+    if (kernel) expect(info.kernelNames).toContain(kernel);
     let err = 0;
     for (let b = 0; b < B; b++) err = Math.max(err, maxAbsDiff(got[b]!, want[b]!));
     expect(err).toBeLessThan(1e-5);
@@ -213,7 +224,10 @@ describe('wasm kernels', () => {
       const before = tf.memory().numTensors;
       const want = tf.matMul(at, bt);
       const got = wasmFewRowsMatMul(at, bt);
+      // matMulPlain takes it where this project's product kernel is off (tfjs-wasm on threads).
+      setWasmGemmEnabled(false);
       const viaPlain = tf.tidy(() => matMulPlain(at, bt));
+      setWasmGemmEnabled(true);
       const [w, g, v] = [await want.data(), await got.data(), await viaPlain.data()];
       expect(got.shape).toEqual([N, M, P]);
       let mismatches = 0;
@@ -223,7 +237,9 @@ describe('wasm kernels', () => {
       expect(tf.memory().numTensors).toBe(before);
       [at, bt].forEach((t) => t.dispose());
     }
+    setWasmGemmEnabled(false);
     const profile = await tf.profile(() => tf.tidy(() => void matMulPlain(tf.ones([8, 2, 30]), tf.ones([8, 30, 32]))));
+    setWasmGemmEnabled(true);
     expect(profile.kernels.map((k) => k.name)).toContain(FEW_ROWS_MATMUL);
     expect(() => tf.tidy(() => void wasmFewRowsMatMul(tf.ones([2, 2, 3]) as tf.Tensor3D, tf.ones([2, 3, 8]) as tf.Tensor3D))).toThrow(RangeError);
   });

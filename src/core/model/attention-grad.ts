@@ -7,23 +7,7 @@
  * hold them all at once) and records nothing on the gradient tape.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { matMulPlain, preferTransposedProduct } from './matmul';
-
-function inPlaceTransposes(): boolean {
-  return tf.getBackend() === 'webgpu';
-}
-
-function swapLast(x: tf.Tensor): tf.Tensor {
-  const perm = [...Array(x.rank).keys()];
-  perm[x.rank - 1] = x.rank - 2;
-  perm[x.rank - 2] = x.rank - 1;
-  return tf.transpose(x, perm);
-}
-
-/** aᵀ·b over the last two dims: webgpu reads aᵀ in place; wasm and cpu run the plain product on a transposed copy (much faster there). */
-export function matMulTA(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  return inPlaceTransposes() ? tf.matMul(a, b, true, false) : matMulPlain(swapLast(a), b);
-}
+import { matMulPlain, matMulTransposeA as matMulTA, preferTransposedProduct } from './matmul';
 
 /**
  * Gradients of y = x·W (W stored [in, out]) or y = x·Wᵀ (W stored [out, in], `outIn`), x [N, in],

@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmSlicedMatMul, wasmSlicedMatMulAvailable } from '../kernels/wasm-sliced-matmul';
 import { wasmFewRowsMatMul, wasmFewRowsMatMulAvailable } from '../kernels/wasm-few-rows-matmul';
+import { wasmGemm, wasmGemmAvailable } from '../kernels/wasm-gemm';
 
 function swapLast(x: tf.Tensor): tf.Tensor {
   const r = x.rank;
@@ -55,7 +56,43 @@ function plainProduct(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
  * (a decode step's attention) then compute the transposed product instead.
  */
 export function preferTransposedProduct(rows: number, cols: number): boolean {
-  return rows < SLICED_MIN_ROWS && cols >= SLICED_MIN_ROWS && wasmSlicedMatMulAvailable();
+  return rows < SLICED_MIN_ROWS && cols >= SLICED_MIN_ROWS && !wasmGemmAvailable() && wasmSlicedMatMulAvailable();
+}
+
+/**
+ * op(a)·op(b) through wasm-gemm.ts, which reads either operand transposed in place, with its
+ * gradient in the same kernel: for C = op(A)·op(B), dA and dB are again such products.
+ */
+function gemmProduct(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor;
+    const y = args[1] as tf.Tensor;
+    const save = args[2] as tf.GradSaveFunc;
+    save([x, y]);
+    return {
+      value: wasmGemm(x, y, transposeA, transposeB),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sy] = saved as [tf.Tensor, tf.Tensor];
+        if (!transposeA && !transposeB) return [wasmGemm(dy, sy, false, true), wasmGemm(sx, dy, true, false)];
+        if (!transposeA) return [wasmGemm(dy, sy, false, false), wasmGemm(dy, sx, true, false)];
+        if (!transposeB) return [wasmGemm(sy, dy, false, true), wasmGemm(sx, dy, false, false)];
+        return [wasmGemm(sy, dy, true, true), wasmGemm(dy, sx, true, true)];
+      },
+    };
+  });
+  return f(a, b);
+}
+
+/** Whether gemmProduct runs these operands: wasm on one thread, equal ranks and leading dims. */
+function gemmFits(a: tf.Tensor, b: tf.Tensor): boolean {
+  return a.rank === b.rank && a.shape.slice(0, -2).every((d, i) => d === b.shape[i]) && a.dtype === 'float32' && b.dtype === 'float32' && wasmGemmAvailable();
+}
+
+/** aᵀ·b over the last two dims (a [..., K, M], b [..., K, N]), with a gradient. */
+export function matMulTransposeA(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (inPlaceTransposes()) return tf.matMul(a, b, true, false);
+  if (gemmFits(a, b)) return gemmProduct(a, b, true, false);
+  return matMulPlain(swapLast(a), b);
 }
 
 function inPlaceTransposes(): boolean {
@@ -64,6 +101,7 @@ function inPlaceTransposes(): boolean {
 
 /** a [..., M, K] × b [..., K, N] (or b [..., N, K] with transposeB), equal leading dims or both rank 2. */
 export function matMulPlain(a: tf.Tensor, b: tf.Tensor, transposeB = false): tf.Tensor {
+  if (!inPlaceTransposes() && gemmFits(a, b)) return gemmProduct(a, b, false, transposeB);
   if (inPlaceTransposes()) {
     const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const x = args[0] as tf.Tensor;

@@ -1,0 +1,163 @@
+/**
+ * Float32 matrix products on tfjs-wasm through this project's own WebAssembly kernel
+ * (wasm-gemm.wat): 2-D and batched, either operand transposed, read in place from the backend's
+ * heap. At the shapes a training step runs it is ~1.5× XNNPACK's 2-D products on V8, and it needs
+ * no transposed copies (XNNPACK runs only untransposed products fast) and no per-batch-entry calls.
+ *
+ * The kernel runs on the calling thread only, so it is used where tfjs-wasm itself runs on one
+ * thread; with more, XNNPACK's threaded products are left in charge. Results equal tf.matMul's
+ * within float rounding (the sums run in another order), not bit for bit.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { GEMM_MODULE_SHARED, GEMM_MODULE_UNSHARED } from './wasm-gemm-module';
+
+export const GEMM = 'TabZeroGemm';
+
+/** wasm-gemm.wat's workspace: packed A, packed B, one edge tile. */
+const WORKSPACE_BYTES = 131072 + 524288 + 128;
+
+type GemmFn = (A: number, sAi: number, sAk: number, B: number, sBk: number, sBj: number, C: number, ldc: number, M: number, K: number, N: number, ws: number) => void;
+
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number };
+}
+
+interface Linked {
+  gemm: GemmFn;
+  workspace: number;
+}
+
+const linked = new WeakMap<WebAssembly.Memory, Linked>();
+const unlinkable = new WeakSet<WebAssembly.Memory>();
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(base64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** The module linked to this heap, with its workspace; null if it does not link (then tf.matMul stays in charge). */
+function link(be: WasmBackendLike): Linked | null {
+  const memory = be.wasm.asm.memory;
+  const done = linked.get(memory);
+  if (done) return done;
+  if (unlinkable.has(memory)) return null;
+  try {
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    const bytes = decode(shared ? GEMM_MODULE_SHARED : GEMM_MODULE_UNSHARED);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { e: { m: memory } });
+    // 16-byte aligned for the packed tiles' vector loads; held for the backend's lifetime.
+    const raw = be.wasm._malloc(WORKSPACE_BYTES + 16) >>> 0;
+    const entry = { gemm: instance.exports['gemm'] as GemmFn, workspace: (raw + 15) & ~15 };
+    linked.set(memory, entry);
+    return entry;
+  } catch {
+    unlinkable.add(memory);
+    return null;
+  }
+}
+
+function backendLike(): WasmBackendLike | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const be = tf.backend() as Partial<WasmBackendLike>;
+  if (typeof be.makeOutput !== 'function' || !be.dataIdMap || typeof be.wasm?._malloc !== 'function' || !(be.wasm?.asm?.memory instanceof WebAssembly.Memory)) return null;
+  return be as WasmBackendLike;
+}
+
+let enabled = true;
+
+/**
+ * Turns the kernel off (tf.matMul and the XNNPACK paths take over) or back on: for benches that
+ * measure both in one run, and tests of the fallback paths.
+ */
+export function setWasmGemmEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/** True when the active backend is tfjs-wasm on one thread and the kernel links against its heap. */
+export function wasmGemmAvailable(): boolean {
+  if (!enabled) return false;
+  const be = backendLike();
+  if (!be) return false;
+  let threads = 1;
+  try {
+    threads = getThreadsCount();
+  } catch {
+    // Not started through tfjs-backend-wasm's module (no thread count): one thread.
+  }
+  return threads <= 1 && link(be) !== null;
+}
+
+interface GemmAttrs {
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+function kernelFunc(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: GemmAttrs }): tf.TensorInfo {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = args.attrs;
+  const be = args.backend as WasmBackendLike;
+  const [batchA, a1, a2] = a.shape as [number, number, number];
+  const [batchB, b1, b2] = b.shape as [number, number, number];
+  const [M, K] = transposeA ? [a2, a1] : [a1, a2];
+  const N = transposeB ? b1 : b2;
+  const batch = Math.max(batchA, batchB);
+  const out = be.makeOutput([batch, M, N], 'float32');
+  if (batch * M * N === 0) return out;
+  // Offsets read after makeOutput: it may have grown the heap (offsets stay, views do not).
+  const at = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId)!.memoryOffset;
+  const [pa, pb, pc] = [at(a), at(b), at(out)];
+  if (K === 0) {
+    new Float32Array(be.wasm.asm.memory.buffer, pc, batch * M * N).fill(0);
+    return out;
+  }
+  const { gemm, workspace } = link(be)!;
+  const [sAi, sAk] = transposeA ? [4, 4 * M] : [4 * K, 4];
+  const [sBk, sBj] = transposeB ? [4, 4 * K] : [4 * N, 4];
+  const strideA = batchA === 1 ? 0 : 4 * M * K;
+  const strideB = batchB === 1 ? 0 : 4 * K * N;
+  for (let n = 0; n < batch; n++) {
+    gemm(pa + n * strideA, sAi, sAk, pb + n * strideB, sBk, sBj, pc + n * 4 * M * N, 4 * N, M, K, N, workspace);
+  }
+  return out;
+}
+
+let registered = false;
+
+/**
+ * op(a) · op(b) over the last two dims, a [..., M, K] (or [..., K, M] with transposeA) and b
+ * [..., K, N] (or [..., N, K] with transposeB), float32, equal leading dims, or one side's
+ * leading dims absent or all 1 (broadcast). No gradient of its own: callers wrap it (matmul.ts does). Only call when
+ * wasmGemmAvailable().
+ */
+export function wasmGemm(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
+  if (!registered) {
+    registered = true;
+    if (!tf.getKernel(GEMM, 'wasm')) tf.registerKernel({ kernelName: GEMM, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  }
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') throw new TypeError('wasmGemm: float32 operands only.');
+  if (a.rank < 2 || b.rank < 2) throw new RangeError('wasmGemm: operands of rank 2 or more only.');
+  const leadA = a.shape.slice(0, -2);
+  const leadB = b.shape.slice(0, -2);
+  const count = (s: number[]) => s.reduce((x, y) => x * y, 1);
+  const lead = count(leadA) >= count(leadB) ? leadA : leadB;
+  const sameLead = leadA.length === leadB.length && leadA.every((d, i) => d === leadB[i]);
+  if (!sameLead && count(leadA) > 1 && count(leadB) > 1) {
+    throw new RangeError(`wasmGemm: leading dims [${leadA.join(', ')}] and [${leadB.join(', ')}] differ.`);
+  }
+  const [a1, a2] = a.shape.slice(-2) as [number, number];
+  const [b1, b2] = b.shape.slice(-2) as [number, number];
+  const [M, K] = transposeA ? [a2, a1] : [a1, a2];
+  const [Kb, N] = transposeB ? [b2, b1] : [b1, b2];
+  if (K !== Kb) throw new RangeError(`wasmGemm: shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] do not multiply.`);
+  return tf.tidy(() => {
+    const a3 = tf.reshape(a, [count(leadA), a1, a2]);
+    const b3 = tf.reshape(b, [count(leadB), b1, b2]);
+    const out = tf.engine().runKernel(GEMM, { a: a3, b: b3 } as unknown as tf.NamedTensorMap, { transposeA, transposeB } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    return tf.reshape(out, [...lead, M, N]);
+  });
+}
