@@ -61,11 +61,22 @@
 
   ;; One 2 × 16 tile of C from packed A (ap) and a packed panel (bp): stored, or added to C when
   ;; `acc`; an edge tile (fewer rows or columns) goes through `tmp`.
-  (func $tile (param $ap i32) (param $bp i32) (param $kc i32) (param $cp i32) (param $ldc i32)
-              (param $rows i32) (param $cols i32) (param $acc i32) (param $tmp i32)
+  (func $tile (param $ap0 i32) (param $a1 i32) (param $sa i32) (param $ps i32) (param $bp0 i32) (param $kc0 i32) (param $cp i32) (param $ldc i32)
+              (param $mc i32) (param $cols i32) (param $acc i32) (param $tmp i32)
     (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
     (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
     (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128) (local $a v128) (local $dst i32)
+    (local $bp i32) (local $kc i32) (local $rows i32) (local $ap i32) (local $ap1 i32)
+    (loop $pair
+    (local.set $rows (call $min (i32.const 2) (local.get $mc)))
+    (local.set $ap (local.get $ap0))
+    ;; A lone last row reads itself as its pair: the second row's sums are never stored.
+    (local.set $ap1 (i32.add (local.get $ap0) (select (local.get $a1) (i32.const 0) (i32.eq (local.get $rows) (i32.const 2)))))
+    (local.set $bp (local.get $bp0))
+    (local.set $kc (local.get $kc0))
+    (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0)) (local.set $c02 (v128.const i32x4 0 0 0 0)) (local.set $c03 (v128.const i32x4 0 0 0 0))
+    (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0)) (local.set $c12 (v128.const i32x4 0 0 0 0)) (local.set $c13 (v128.const i32x4 0 0 0 0))
+    (block $stored
     (loop $k
       (local.set $b0 (v128.load (local.get $bp)))
       (local.set $b1 (v128.load offset=16 (local.get $bp)))
@@ -76,12 +87,13 @@
       (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
       (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (local.get $b2))))
       (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (local.get $b3))))
-      (local.set $a (v128.load32_splat offset=4 (local.get $ap)))
+      (local.set $a (v128.load32_splat (local.get $ap1)))
       (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
       (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
       (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $a) (local.get $b2))))
       (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $a) (local.get $b3))))
-      (local.set $ap (i32.add (local.get $ap) (i32.const 8)))
+      (local.set $ap (i32.add (local.get $ap) (local.get $sa)))
+      (local.set $ap1 (i32.add (local.get $ap1) (local.get $sa)))
       (local.set $bp (i32.add (local.get $bp) (i32.const 64)))
       (br_if $k (local.tee $kc (i32.sub (local.get $kc) (i32.const 1)))))
     (if (i32.and (i32.eq (local.get $rows) (i32.const 2)) (i32.eq (local.get $cols) (i32.const 16)))
@@ -105,9 +117,12 @@
         (v128.store offset=16 (local.get $dst) (local.get $c11))
         (v128.store offset=32 (local.get $dst) (local.get $c12))
         (v128.store offset=48 (local.get $dst) (local.get $c13))
-        (return)))
+        (br $stored)))
     (call $edge (local.get $c00) (local.get $c01) (local.get $c02) (local.get $c03) (local.get $c10) (local.get $c11) (local.get $c12) (local.get $c13)
       (local.get $cp) (local.get $ldc) (local.get $rows) (local.get $cols) (local.get $acc) (local.get $tmp)))
+    (local.set $cp (i32.add (local.get $cp) (i32.shl (local.get $ldc) (i32.const 1))))
+    (local.set $ap0 (i32.add (local.get $ap0) (local.get $ps)))
+    (br_if $pair (i32.gt_s (local.tee $mc (i32.sub (local.get $mc) (i32.const 2))) (i32.const 0)))))
 
   ;; An edge tile's rows × cols corner of the 2 × 16 sums, through tmp.
   (func $edge (param $c00 v128) (param $c01 v128) (param $c02 v128) (param $c03 v128)
@@ -144,7 +159,10 @@
                         (param $C i32) (param $ldc i32) (param $M i32) (param $K i32) (param $N i32) (param $ws i32)
     (local $Bp i32) (local $tmp i32) (local $k0 i32) (local $kc i32) (local $acc i32) (local $MC i32)
     (local $whole i32) (local $i0 i32) (local $mc i32) (local $pairs i32) (local $p i32) (local $j0 i32)
-    (local $cols i32) (local $panel i32)
+    (local $cols i32) (local $panel i32) (local $direct i32)
+    ;; A read in place (no packing) where few panels reuse it: packing costs more than it saves.
+    (local.set $direct (i32.or (i32.le_u (local.get $N) (i32.const 64))
+      (i32.and (i32.le_u (local.get $N) (i32.const 128)) (i32.le_u (local.get $K) (i32.const 256)))))
     (local.set $Bp (i32.add (local.get $ws) (i32.const 131072)))
     (local.set $tmp (i32.add (local.get $Bp) (i32.const 524288)))
     (loop $kblock
@@ -168,6 +186,7 @@
       (loop $chunk
         (local.set $mc (call $min (local.get $MC) (i32.sub (local.get $M) (local.get $i0))))
         (local.set $pairs (i32.shr_u (i32.add (local.get $mc) (i32.const 1)) (i32.const 1)))
+        (if (i32.eqz (local.get $direct)) (then
         (local.set $p (i32.const 0))
         (loop $packRows
           (call $packA
@@ -178,7 +197,7 @@
             (i32.add (local.get $ws) (i32.shl (i32.mul (local.get $p) (local.get $kc)) (i32.const 3)))
             (call $min (i32.const 2) (i32.sub (local.get $mc) (i32.shl (local.get $p) (i32.const 1))))
             (local.get $kc))
-          (br_if $packRows (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $pairs))))
+          (br_if $packRows (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $pairs))))))
         (local.set $j0 (i32.const 0))
         (loop $cols
           (local.set $cols (call $min (i32.const 16) (i32.sub (local.get $N) (local.get $j0))))
@@ -189,18 +208,16 @@
                 (i32.add (local.get $B) (i32.add (i32.mul (local.get $k0) (local.get $sBk)) (i32.mul (local.get $j0) (local.get $sBj))))
                 (local.get $sBk) (local.get $sBj) (local.get $Bp) (local.get $kc) (local.get $cols))
               (local.set $panel (local.get $Bp))))
-          (local.set $p (i32.const 0))
-          (loop $rows
-            (call $tile
-              (i32.add (local.get $ws) (i32.shl (i32.mul (local.get $p) (local.get $kc)) (i32.const 3)))
-              (local.get $panel) (local.get $kc)
-              (i32.add (local.get $C) (i32.add
-                (i32.mul (i32.add (local.get $i0) (i32.shl (local.get $p) (i32.const 1))) (local.get $ldc))
-                (i32.shl (local.get $j0) (i32.const 2))))
-              (local.get $ldc)
-              (call $min (i32.const 2) (i32.sub (local.get $mc) (i32.shl (local.get $p) (i32.const 1))))
-              (local.get $cols) (local.get $acc) (local.get $tmp))
-            (br_if $rows (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $pairs))))
+          (if (local.get $direct)
+            (then (call $tile
+              (i32.add (local.get $A) (i32.add (i32.mul (local.get $i0) (local.get $sAi)) (i32.mul (local.get $k0) (local.get $sAk))))
+              (local.get $sAi) (local.get $sAk) (i32.shl (local.get $sAi) (i32.const 1)) (local.get $panel) (local.get $kc)
+              (i32.add (local.get $C) (i32.add (i32.mul (local.get $i0) (local.get $ldc)) (i32.shl (local.get $j0) (i32.const 2))))
+              (local.get $ldc) (local.get $mc) (local.get $cols) (local.get $acc) (local.get $tmp)))
+            (else
+          (call $tile (local.get $ws) (i32.const 4) (i32.const 8) (i32.shl (local.get $kc) (i32.const 3)) (local.get $panel) (local.get $kc)
+            (i32.add (local.get $C) (i32.add (i32.mul (local.get $i0) (local.get $ldc)) (i32.shl (local.get $j0) (i32.const 2))))
+            (local.get $ldc) (local.get $mc) (local.get $cols) (local.get $acc) (local.get $tmp))))
           (br_if $cols (i32.lt_u (local.tee $j0 (i32.add (local.get $j0) (i32.const 16))) (local.get $N))))
         (br_if $chunk (i32.lt_u (local.tee $i0 (i32.add (local.get $i0) (local.get $mc))) (local.get $M))))
       (br_if $kblock (i32.lt_u (local.tee $k0 (i32.add (local.get $k0) (local.get $kc))) (local.get $K))))))
