@@ -10,7 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { GEMM_MODULE_SHARED, GEMM_MODULE_UNSHARED } from './wasm-gemm-module';
+import { MODULE } from './wasm-gemm-module';
+import { heapOffset, linkWasmModule, wasmBackend, type WasmBackendLike } from './wasm-module-link';
 
 export const GEMM = 'TabZeroGemm';
 
@@ -19,53 +20,24 @@ const WORKSPACE_BYTES = 131072 + 524288 + 128;
 
 type GemmFn = (A: number, sAi: number, sAk: number, B: number, sBk: number, sBj: number, C: number, ldc: number, M: number, K: number, N: number, ws: number) => void;
 
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number };
-}
-
 interface Linked {
   gemm: GemmFn;
   workspace: number;
 }
 
-const linked = new WeakMap<WebAssembly.Memory, Linked>();
-const unlinkable = new WeakSet<WebAssembly.Memory>();
+const linked = new WeakMap<WebAssembly.Memory, Linked | null>();
 
-function decode(base64: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(base64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
-/** The module linked to this heap, with its workspace; null if it does not link (then tf.matMul stays in charge). */
+/** The kernel on this heap with its workspace; null if the module does not link (tf.matMul stays in charge). */
 function link(be: WasmBackendLike): Linked | null {
   const memory = be.wasm.asm.memory;
-  const done = linked.get(memory);
-  if (done) return done;
-  if (unlinkable.has(memory)) return null;
-  try {
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const bytes = decode(shared ? GEMM_MODULE_SHARED : GEMM_MODULE_UNSHARED);
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { e: { m: memory } });
-    // 16-byte aligned for the packed tiles' vector loads; held for the backend's lifetime.
-    const raw = be.wasm._malloc(WORKSPACE_BYTES + 16) >>> 0;
-    const entry = { gemm: instance.exports['gemm'] as GemmFn, workspace: (raw + 15) & ~15 };
+  let entry = linked.get(memory);
+  if (entry === undefined) {
+    const instance = linkWasmModule(be, MODULE);
+    // 16-byte aligned for the packed tiles' vector loads; held for the heap's lifetime.
+    entry = instance ? { gemm: instance.exports['gemm'] as GemmFn, workspace: ((be.wasm._malloc(WORKSPACE_BYTES + 16) >>> 0) + 15) & ~15 } : null;
     linked.set(memory, entry);
-    return entry;
-  } catch {
-    unlinkable.add(memory);
-    return null;
   }
-}
-
-function backendLike(): WasmBackendLike | null {
-  if (tf.getBackend() !== 'wasm') return null;
-  const be = tf.backend() as Partial<WasmBackendLike>;
-  if (typeof be.makeOutput !== 'function' || !be.dataIdMap || typeof be.wasm?._malloc !== 'function' || !(be.wasm?.asm?.memory instanceof WebAssembly.Memory)) return null;
-  return be as WasmBackendLike;
+  return entry;
 }
 
 let enabled = true;
@@ -81,7 +53,7 @@ export function setWasmGemmEnabled(on: boolean): void {
 /** True when the active backend is tfjs-wasm on one thread and the kernel links against its heap. */
 export function wasmGemmAvailable(): boolean {
   if (!enabled) return false;
-  const be = backendLike();
+  const be = wasmBackend();
   if (!be) return false;
   let threads = 1;
   try {
@@ -109,7 +81,7 @@ function kernelFunc(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
   const out = be.makeOutput([batch, M, N], 'float32');
   if (batch * M * N === 0) return out;
   // Offsets read after makeOutput: it may have grown the heap (offsets stay, views do not).
-  const at = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId)!.memoryOffset;
+  const at = (t: tf.TensorInfo) => heapOffset(be, t);
   const [pa, pb, pc] = [at(a), at(b), at(out)];
   if (K === 0) {
     new Float32Array(be.wasm.asm.memory.buffer, pc, batch * M * N).fill(0);

@@ -1,10 +1,9 @@
 ;; Single-precision matrix product C = op(A) · op(B) on tfjs-wasm's own heap, for wasm-gemm.ts.
-;; Compiled by config/build-wasm-gemm.ts into wasm-gemm-module.ts (twice: the heap unshared and
-;; shared); test/model/wasm-gemm.test.ts checks that the compiled bytes match this text.
+;; Compiled by config/build-wasm-kernels.ts into wasm-gemm-module.ts.
 ;;
 ;; Why not XNNPACK (tfjs-wasm's products): on V8, XNNPACK's 128-bit kernels reach ~30 GFLOP/s on
 ;; this project's machines, while a 2 × 16 register tile (8 accumulators, which V8's register
-;; allocator keeps in registers; its 4- and 6-row tiles spill) over packed operands reaches ~45.
+;; allocator keeps in registers; 4- and 6-row tiles measured slower: they spill) reaches ~40.
 ;; Operands are addressed through strides, so a transposed operand is packed as it is read,
 ;; never copied whole.
 ;;
