@@ -1,8 +1,7 @@
 /**
  * Compiles each src/core/kernels/*.wat into the *-module.ts beside it: the module's bytes for an
  * unshared heap (Node, the page's single-threaded build) and for a shared one (the threaded
- * build), base64. A line `;; @include NAME.wat-part` is replaced by that file's text (shared
- * helpers such as the vector exp). Run after editing any of them:
+ * build), base64. Run after editing any of them:
  *
  *   npx tsx config/build-wasm-kernels.ts
  *
@@ -19,14 +18,10 @@ export function watSources(): string[] {
   return readdirSync(KERNELS_DIR).filter((f) => f.endsWith('.wat')).sort();
 }
 
-function withIncludes(text: string): string {
-  return text.replace(/^[ \t]*;; @include (\S+\.wat-part)[ \t]*$/gm, (_, name: string) => readFileSync(join(KERNELS_DIR, name), 'utf8'));
-}
-
 /** The generated module file's text for one .wat file. */
 export async function compiledModuleSource(watFile: string): Promise<string> {
   const wabt = await wabtInit();
-  const wat = withIncludes(readFileSync(join(KERNELS_DIR, watFile), 'utf8'));
+  const wat = readFileSync(join(KERNELS_DIR, watFile), 'utf8');
   const compile = (text: string) => {
     const mod = wabt.parseWat(watFile, text, { simd: true, threads: true });
     try {

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { matMulPlain, matMulTransposeA as matMulTA, preferTransposedProduct } from './matmul';
+import { wasmFusedAvailable, wasmRmsNormGrad, wasmSoftmaxGrad, wasmSwiGLUGrad } from '../kernels/wasm-fused';
 
 /**
  * Gradients of y = x·W (W stored [in, out]) or y = x·Wᵀ (W stored [out, in], `outIn`), x [N, in],
@@ -23,6 +24,7 @@ export function linearGrad(x: tf.Tensor, w: tf.Tensor, dy: tf.Tensor, outIn: boo
  * recomputed from x (one reduction) rather than kept from the forward pass.
  */
 export function rmsNormGrad(x: tf.Tensor, w: tf.Tensor, eps: number, dy: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  if (wasmFusedAvailable()) return wasmRmsNormGrad(x, w, eps, dy);
   return tf.tidy(() => rmsNormGradKept(x, w, eps, dy));
 }
 
@@ -66,6 +68,7 @@ export function ropeGrad(dy: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): t
 
 /** silu(gate)·up: [d gate, d up]. */
 export function swigluGrad(gate: tf.Tensor, up: tf.Tensor, dy: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  if (wasmFusedAvailable()) return wasmSwiGLUGrad(gate, up, dy);
   return tf.tidy(() => swigluGradKept(gate, up, dy));
 }
 
@@ -123,6 +126,7 @@ export function attentionGrad(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, pr
   const dV = tf.tidy(() => matMulTA(probs, dO));
   const dS = tf.tidy(() => {
     const dP = matMulPlain(dO, v, true);
+    if (wasmFusedAvailable()) return wasmSoftmaxGrad(probs, dP);
     const rowDot = tf.tidy(() => tf.sum(tf.mul(dP, probs), -1, true));
     const centered = tf.sub(dP, rowDot);
     dP.dispose();

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './types';
 import { EngineInputError, MissingTensorError, TensorShapeError } from './errors';
 import { expectedTensors, gpt2Prefix, type TensorSpec } from './weights';
-import { activation, applyRope, attend, attentionMask, embed, layerNorm, linear, mergeHeads, rmsNorm, ropeInvFreq, ropeTables, splitHeads } from './layers';
+import { activation, applyRope, attend, attentionMask, embed, layerNorm, linear, mergeHeads, rmsNorm, ropeInvFreq, ropeTables, splitHeads, swiGLU } from './layers';
 import { Rng } from '../rng';
 import { installWasmSharedIdentity } from '../kernels/wasm-identity';
 import { fusedRmsNorm, fusedRopeHeads, fusedSwiGLU, webgpuFusedAvailable } from '../kernels/webgpu-fused';
@@ -357,7 +357,8 @@ export class CausalLM {
     const h2 = norm(x, 'post_attention_layernorm.weight');
     const gateIn = lin(h2, 'mlp.gate_proj', null);
     const up = lin(h2, 'mlp.up_proj', null);
-    const gated = fused && (act === 'silu' || act === 'swish') ? fusedSwiGLU(gateIn, up) : tf.mul(activation(act, gateIn), up);
+    const silu = act === 'silu' || act === 'swish';
+    const gated = silu ? (fused ? fusedSwiGLU : swiGLU)(gateIn, up) : tf.mul(activation(act, gateIn), up);
     return tf.add(x, lin(gated, 'mlp.down_proj', null));
   }
 

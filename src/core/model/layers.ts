@@ -5,6 +5,7 @@ import { UnsupportedModelError } from './errors';
 import { matMulPlain } from './matmul';
 import { attentionForward } from './attention-grad';
 import { decodeAttention, decodeAttentionFits, decodeKernelsUsable } from '../kernels/webgpu-decode';
+import { wasmFusedAvailable, wasmGatherRows, wasmRmsNorm, wasmSwiGLU } from '../kernels/wasm-fused';
 
 /** Large negative instead of -Infinity: a row with every key masked (a pad query) stays finite. */
 export const MASKED = -1e9;
@@ -21,7 +22,7 @@ export function embed(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
     // ids belongs to the caller's tidy: saving it keeps it alive until the backward pass.
     save([ids]);
     return {
-      value: tf.gather(t, ids),
+      value: wasmFusedAvailable() && t.dtype === 'float32' ? wasmGatherRows(t as tf.Tensor2D, ids) : tf.gather(t, ids),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.scatterND(tf.expandDims(saved[0]!, 1), dy, shape),
     };
   });
@@ -38,9 +39,17 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, bias: tf.Tensor1D | null, t
   return tf.reshape(y, [...shape.slice(0, -1), outDim]);
 }
 
+/** RMSNorm over the last axis (one fused pass on wasm, wasm-fused.ts). */
 export function rmsNorm(x: tf.Tensor, w: tf.Tensor1D, eps: number): tf.Tensor {
+  if (x.dtype === 'float32' && w.dtype === 'float32' && wasmFusedAvailable()) return wasmRmsNorm(x, w, eps);
   const ms = tf.mean(tf.square(x), -1, true);
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), w);
+}
+
+/** silu(gate)·up, SwiGLU's gate (one fused pass on wasm, wasm-fused.ts). */
+export function swiGLU(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
+  if (gate.dtype === 'float32' && up.dtype === 'float32' && tf.util.arraysEqual(gate.shape, up.shape) && wasmFusedAvailable()) return wasmSwiGLU(gate, up);
+  return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
 }
 
 export function layerNorm(x: tf.Tensor, w: tf.Tensor1D, b: tf.Tensor1D, eps: number): tf.Tensor {

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './types';
-import { linear, mergeHeads, rmsNorm, splitHeads } from './layers';
+import { linear, mergeHeads, rmsNorm, splitHeads, swiGLU } from './layers';
 import { attentionForward, attentionGrad, linearGrad, rmsNormGrad, ropeForward, ropeGrad, swigluGrad } from './attention-grad';
 import { fusedRmsNorm, fusedRopeHeads, fusedSwiGLU } from '../kernels/webgpu-fused';
 import { ropeHeadsGrad } from '../kernels/webgpu-rope-grad';
@@ -78,7 +78,7 @@ export function llamaLayerWithGrad(config: ModelConfig, x: tf.Tensor, weights: M
       const h2 = norm(x2, need('post_attention_layernorm.weight'));
       const gate = lin(h2, 'mlp.gate_proj');
       const up = lin(h2, 'mlp.up_proj');
-      const gated = fused ? fusedSwiGLU(gate, up) : tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
+      const gated = (fused ? fusedSwiGLU : swiGLU)(gate, up);
       const y = tf.add(x2, tf.reshape(lin(gated, 'mlp.down_proj'), [B, T, Hd]));
       return { y, saved: [q, k, v, probs, o, x2, gate, up, ...(qPre && kPre ? [qPre, kPre] : [])] };
     });
@@ -105,7 +105,7 @@ export function llamaLayerWithGrad(config: ModelConfig, x: tf.Tensor, weights: M
             // MLP: the normed input and silu(gate)·up recomputed from x2, gate and up.
             const gate2 = tf.reshape(gate, [B * T, -1]);
             const up2 = tf.reshape(up, [B * T, -1]);
-            const gated = fused ? fusedSwiGLU(gate2, up2) : tf.tidy(() => tf.mul(tf.mul(gate2, tf.sigmoid(gate2)), up2));
+            const gated = tf.tidy(() => (fused ? fusedSwiGLU : swiGLU)(gate2, up2));
             const dGated = linGrad(g, gated, 'mlp.down_proj', tf.reshape(dy, [B * T, Hd]));
             gated.dispose();
             const [dGate, dUp] = swigluGrad(gate2, up2, dGated);

@@ -1,0 +1,223 @@
+;; Fused elementwise chains of the Llama layer on tfjs-wasm's own heap, for wasm-fused.ts:
+;; SwiGLU and its gradient, RMSNorm and its gradient, softmax's gradient, and a row gather. Each
+;; is one pass (or one pass per row) where tfjs-wasm runs 3–9 kernels that each read and write
+;; the whole tensor; 4 lanes at a time, a scalar tail where a length is not a multiple of 4.
+;; Compiled by config/build-wasm-kernels.ts into wasm-fused-module.ts.
+(module
+  (import "e" "m" (memory 1 65536))
+
+
+;; SwiGLU's chains take sigmoid(g) from tfjs-wasm's own Sigmoid (XNNPACK's, faster than a
+;; polynomial exp here) and run the same float operations in the same order as the tf-op chains
+;; (layers.ts, attention-grad.ts): their results are equal bit for bit.
+
+  (func $hsum (param $v v128) (result f32)
+    (f32.add (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
+             (f32.add (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v)))))
+
+  ;; out = (g · s) · u over n floats, s = sigmoid(g).
+  (func (export "swiglu") (param $g i32) (param $s i32) (param $u i32) (param $o i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $g) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $done (loop $v
+      (br_if $done (i32.ge_u (local.get $g) (local.get $end)))
+      (v128.store (local.get $o) (f32x4.mul (f32x4.mul (v128.load (local.get $g)) (v128.load (local.get $s))) (v128.load (local.get $u))))
+      (local.set $g (i32.add (local.get $g) (i32.const 16)))
+      (local.set $s (i32.add (local.get $s) (i32.const 16)))
+      (local.set $u (i32.add (local.get $u) (i32.const 16)))
+      (local.set $o (i32.add (local.get $o) (i32.const 16)))
+      (br $v)))
+    (local.set $n (i32.and (local.get $n) (i32.const 3)))
+    (block $tailDone (loop $t
+      (br_if $tailDone (i32.eqz (local.get $n)))
+      (f32.store (local.get $o) (f32.mul (f32.mul (f32.load (local.get $g)) (f32.load (local.get $s))) (f32.load (local.get $u))))
+      (local.set $g (i32.add (local.get $g) (i32.const 4)))
+      (local.set $s (i32.add (local.get $s) (i32.const 4)))
+      (local.set $u (i32.add (local.get $u) (i32.const 4)))
+      (local.set $o (i32.add (local.get $o) (i32.const 4)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $t))))
+
+  ;; Gradients of (g · s) · u with s = sigmoid(g): silu = g · s, du = dy · silu,
+  ;; dg = (dy · u) · (s + silu · (1 − s)); four lanes at a time, then one.
+  (func (export "swigluGrad") (param $g i32) (param $s i32) (param $u i32) (param $dy i32) (param $dg i32) (param $du i32) (param $n i32)
+    (local $i i32) (local $n4 i32) (local $off i32) (local $sv v128) (local $dyv v128) (local $silu v128)
+    (local $sf f32) (local $dyf f32) (local $siluf f32)
+    (local.set $n4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $n (i32.shl (local.get $n) (i32.const 2)))
+    (block $done (loop $v
+      (br_if $done (i32.ge_u (local.get $off) (local.get $n4)))
+      (local.set $sv (v128.load (i32.add (local.get $s) (local.get $off))))
+      (local.set $dyv (v128.load (i32.add (local.get $dy) (local.get $off))))
+      (local.set $silu (f32x4.mul (v128.load (i32.add (local.get $g) (local.get $off))) (local.get $sv)))
+      (v128.store (i32.add (local.get $du) (local.get $off)) (f32x4.mul (local.get $dyv) (local.get $silu)))
+      (v128.store (i32.add (local.get $dg) (local.get $off))
+        (f32x4.mul (f32x4.mul (local.get $dyv) (v128.load (i32.add (local.get $u) (local.get $off))))
+          (f32x4.add (local.get $sv) (f32x4.mul (local.get $silu) (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $sv))))))
+      (local.set $off (i32.add (local.get $off) (i32.const 16)))
+      (br $v)))
+    (block $tailDone (loop $t
+      (br_if $tailDone (i32.ge_u (local.get $off) (local.get $n)))
+      (local.set $sf (f32.load (i32.add (local.get $s) (local.get $off))))
+      (local.set $dyf (f32.load (i32.add (local.get $dy) (local.get $off))))
+      (local.set $siluf (f32.mul (f32.load (i32.add (local.get $g) (local.get $off))) (local.get $sf)))
+      (f32.store (i32.add (local.get $du) (local.get $off)) (f32.mul (local.get $dyf) (local.get $siluf)))
+      (f32.store (i32.add (local.get $dg) (local.get $off))
+        (f32.mul (f32.mul (local.get $dyf) (f32.load (i32.add (local.get $u) (local.get $off))))
+          (f32.add (local.get $sf) (f32.mul (local.get $siluf) (f32.sub (f32.const 1) (local.get $sf))))))
+      (local.set $off (i32.add (local.get $off) (i32.const 4)))
+      (br $t))))
+
+  ;; Σ x² over one row of H floats.
+  (func $sumSquares (param $x i32) (param $H i32) (result f32)
+    (local $acc v128) (local $c i32) (local $s f32) (local $v v128)
+    (block $done (loop $l
+      (br_if $done (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $H)))
+      (local.set $v (v128.load (i32.add (local.get $x) (i32.shl (local.get $c) (i32.const 2)))))
+      (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $v) (local.get $v))))
+      (local.set $c (i32.add (local.get $c) (i32.const 4)))
+      (br $l)))
+    (local.set $s (call $hsum (local.get $acc)))
+    (block $tailDone (loop $t
+      (br_if $tailDone (i32.ge_u (local.get $c) (local.get $H)))
+      (local.set $s (f32.add (local.get $s) (f32.mul
+        (f32.load (i32.add (local.get $x) (i32.shl (local.get $c) (i32.const 2))))
+        (f32.load (i32.add (local.get $x) (i32.shl (local.get $c) (i32.const 2)))))))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $t)))
+    (local.get $s))
+
+  ;; 1 / sqrt(mean(x²) + eps) of one row.
+  (func $rstd (param $x i32) (param $H i32) (param $eps f32) (result f32)
+    (f32.div (f32.const 1) (f32.sqrt (f32.add
+      (f32.div (call $sumSquares (local.get $x) (local.get $H)) (f32.convert_i32_u (local.get $H)))
+      (local.get $eps)))))
+
+  ;; y = x · rstd · w, row by row: x, y [rows, H], w [H].
+  (func (export "rmsNorm") (param $x i32) (param $w i32) (param $y i32) (param $rows i32) (param $H i32) (param $eps f32)
+    (local $r f32) (local $r4 v128) (local $c i32) (local $off i32) (local $rowBytes i32)
+    (local.set $rowBytes (i32.shl (local.get $H) (i32.const 2)))
+    (block $done (loop $row
+      (br_if $done (i32.eqz (local.get $rows)))
+      (local.set $r (call $rstd (local.get $x) (local.get $H) (local.get $eps)))
+      (local.set $r4 (f32x4.splat (local.get $r)))
+      (local.set $c (i32.const 0))
+      (block $vDone (loop $v
+        (br_if $vDone (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $H)))
+        (local.set $off (i32.shl (local.get $c) (i32.const 2)))
+        (v128.store (i32.add (local.get $y) (local.get $off))
+          (f32x4.mul (f32x4.mul (v128.load (i32.add (local.get $x) (local.get $off))) (local.get $r4))
+            (v128.load (i32.add (local.get $w) (local.get $off)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $v)))
+      (block $tDone (loop $t
+        (br_if $tDone (i32.ge_u (local.get $c) (local.get $H)))
+        (local.set $off (i32.shl (local.get $c) (i32.const 2)))
+        (f32.store (i32.add (local.get $y) (local.get $off))
+          (f32.mul (f32.mul (f32.load (i32.add (local.get $x) (local.get $off))) (local.get $r))
+            (f32.load (i32.add (local.get $w) (local.get $off)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $t)))
+      (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
+      (local.set $y (i32.add (local.get $y) (local.get $rowBytes)))
+      (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+      (br $row))))
+
+  ;; RMSNorm's gradients, row by row: xhat = x · rstd, g = dy · w, dx = rstd · (g − xhat · mean(g · xhat)),
+  ;; dw = Σ_rows dy · xhat (dw is zeroed first). Scalar per element: H is small and this runs once per step.
+  (func (export "rmsNormGrad") (param $x i32) (param $w i32) (param $dy i32) (param $dx i32) (param $dw i32)
+                               (param $rows i32) (param $H i32) (param $eps f32)
+    (local $r f32) (local $m f32) (local $c i32) (local $off i32) (local $xhat f32) (local $g f32) (local $rowBytes i32)
+    (local.set $rowBytes (i32.shl (local.get $H) (i32.const 2)))
+    (memory.fill (local.get $dw) (i32.const 0) (local.get $rowBytes))
+    (block $done (loop $row
+      (br_if $done (i32.eqz (local.get $rows)))
+      (local.set $r (call $rstd (local.get $x) (local.get $H) (local.get $eps)))
+      (local.set $m (f32.const 0))
+      (local.set $c (i32.const 0))
+      (block $p2 (loop $l2
+        (br_if $p2 (i32.ge_u (local.get $c) (local.get $H)))
+        (local.set $off (i32.shl (local.get $c) (i32.const 2)))
+        (local.set $xhat (f32.mul (f32.load (i32.add (local.get $x) (local.get $off))) (local.get $r)))
+        (f32.store (i32.add (local.get $dw) (local.get $off)) (f32.add (f32.load (i32.add (local.get $dw) (local.get $off)))
+          (f32.mul (f32.load (i32.add (local.get $dy) (local.get $off))) (local.get $xhat))))
+        (local.set $g (f32.mul (f32.load (i32.add (local.get $dy) (local.get $off))) (f32.load (i32.add (local.get $w) (local.get $off)))))
+        (local.set $m (f32.add (local.get $m) (f32.mul (local.get $g) (local.get $xhat))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $l2)))
+      (local.set $m (f32.div (local.get $m) (f32.convert_i32_u (local.get $H))))
+      (local.set $c (i32.const 0))
+      (block $p3 (loop $l3
+        (br_if $p3 (i32.ge_u (local.get $c) (local.get $H)))
+        (local.set $off (i32.shl (local.get $c) (i32.const 2)))
+        (local.set $xhat (f32.mul (f32.load (i32.add (local.get $x) (local.get $off))) (local.get $r)))
+        (local.set $g (f32.mul (f32.load (i32.add (local.get $dy) (local.get $off))) (f32.load (i32.add (local.get $w) (local.get $off)))))
+        (f32.store (i32.add (local.get $dx) (local.get $off))
+          (f32.mul (local.get $r) (f32.sub (local.get $g) (f32.mul (local.get $xhat) (local.get $m)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $l3)))
+      (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
+      (local.set $dy (i32.add (local.get $dy) (local.get $rowBytes)))
+      (local.set $dx (i32.add (local.get $dx) (local.get $rowBytes)))
+      (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+      (br $row))))
+
+  ;; Softmax's gradient from its output p: out = p · (dp − Σ_row dp · p), rows of S.
+  (func (export "softmaxGrad") (param $p i32) (param $dp i32) (param $o i32) (param $rows i32) (param $S i32)
+    (local $c i32) (local $off i32) (local $acc v128) (local $dot f32) (local $dot4 v128) (local $rowBytes i32)
+    (local.set $rowBytes (i32.shl (local.get $S) (i32.const 2)))
+    (block $done (loop $row
+      (br_if $done (i32.eqz (local.get $rows)))
+      (local.set $acc (v128.const i32x4 0 0 0 0))
+      (local.set $c (i32.const 0))
+      (block $vDone (loop $v
+        (br_if $vDone (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $S)))
+        (local.set $off (i32.shl (local.get $c) (i32.const 2)))
+        (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (v128.load (i32.add (local.get $dp) (local.get $off))) (v128.load (i32.add (local.get $p) (local.get $off))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $v)))
+      (local.set $dot (call $hsum (local.get $acc)))
+      (block $tDone (loop $t
+        (br_if $tDone (i32.ge_u (local.get $c) (local.get $S)))
+        (local.set $off (i32.shl (local.get $c) (i32.const 2)))
+        (local.set $dot (f32.add (local.get $dot) (f32.mul (f32.load (i32.add (local.get $dp) (local.get $off))) (f32.load (i32.add (local.get $p) (local.get $off))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $t)))
+      (local.set $dot4 (f32x4.splat (local.get $dot)))
+      (local.set $c (i32.const 0))
+      (block $vDone2 (loop $v2
+        (br_if $vDone2 (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $S)))
+        (local.set $off (i32.shl (local.get $c) (i32.const 2)))
+        (v128.store (i32.add (local.get $o) (local.get $off))
+          (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $off)))
+            (f32x4.sub (v128.load (i32.add (local.get $dp) (local.get $off))) (local.get $dot4))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $v2)))
+      (block $tDone2 (loop $t2
+        (br_if $tDone2 (i32.ge_u (local.get $c) (local.get $S)))
+        (local.set $off (i32.shl (local.get $c) (i32.const 2)))
+        (f32.store (i32.add (local.get $o) (local.get $off))
+          (f32.mul (f32.load (i32.add (local.get $p) (local.get $off)))
+            (f32.sub (f32.load (i32.add (local.get $dp) (local.get $off))) (local.get $dot))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $t2)))
+      (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+      (local.set $dp (i32.add (local.get $dp) (local.get $rowBytes)))
+      (local.set $o (i32.add (local.get $o) (local.get $rowBytes)))
+      (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+      (br $row))))
+
+  ;; out[i] = table[ids[i]], rows of H floats; an id outside [0, V) gives a row of zeros.
+  (func (export "gatherRows") (param $table i32) (param $ids i32) (param $o i32) (param $n i32) (param $H i32) (param $V i32)
+    (local $id i32) (local $rowBytes i32)
+    (local.set $rowBytes (i32.shl (local.get $H) (i32.const 2)))
+    (block $done (loop $l
+      (br_if $done (i32.eqz (local.get $n)))
+      (local.set $id (i32.load (local.get $ids)))
+      (if (i32.lt_u (local.get $id) (local.get $V))
+        (then (memory.copy (local.get $o) (i32.add (local.get $table) (i32.mul (local.get $id) (local.get $rowBytes))) (local.get $rowBytes)))
+        (else (memory.fill (local.get $o) (i32.const 0) (local.get $rowBytes))))
+      (local.set $ids (i32.add (local.get $ids) (i32.const 4)))
+      (local.set $o (i32.add (local.get $o) (local.get $rowBytes)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $l)))))
