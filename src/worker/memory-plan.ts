@@ -24,6 +24,8 @@ export interface BackendLimit {
   totalBytes: number;
   /** The largest single tensor the backend can hold (WebGPU's storage-buffer binding limit). */
   maxTensorBytes: number;
+  /** The backend's log-prob head keeps only the logits and three numbers a row (wasm: kernels/wasm-fused.ts). */
+  compactHead?: boolean;
 }
 
 export function backendLimit(name: BackendName): BackendLimit {
@@ -33,7 +35,7 @@ export function backendLimit(name: BackendName): BackendLimit {
     const maxTensor = Math.min(l?.maxStorageBufferBindingSize ?? 128 * 2 ** 20, l?.maxBufferSize ?? Infinity);
     return { totalBytes: WEBGPU_BUDGET_BYTES, maxTensorBytes: maxTensor };
   }
-  return { totalBytes: WASM_BUDGET_BYTES, maxTensorBytes: WASM_BUDGET_BYTES };
+  return { totalBytes: WASM_BUDGET_BYTES, maxTensorBytes: WASM_BUDGET_BYTES, compactHead: name === 'wasm' };
 }
 
 export function planMemory(model: ModelConfig, cfg: GRPOConfig, promptLength: number, limit: BackendLimit): MemoryPlan & { fits: boolean } {
@@ -43,6 +45,7 @@ export function planMemory(model: ModelConfig, cfg: GRPOConfig, promptLength: nu
     completionLength: cfg.max_completion_length,
     beta: cfg.beta,
     numIterations: cfg.num_iterations,
+    compactHead: limit.compactHead ?? false,
   };
   const fitsTensor = (m: number) => largestTensorBytes(model, { ...shape, microBatch: m }) <= limit.maxTensorBytes;
   if (cfg.micro_batch_size > 0) {

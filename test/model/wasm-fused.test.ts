@@ -122,3 +122,42 @@ describe('wasm fused chains', () => {
     expect(Array.from(outside.slice(12))).toEqual(Array.from((await table.data()).slice(12, 18)));
   });
 });
+
+describe('wasm log-prob head', () => {
+  it('equals the chunked head\'s target log-probs, entropies and gradients (both outputs), at temperatures 1 and 0.7', async () => {
+    await initNodeBackend('wasm');
+    const { chunkedTokenStats } = await import('../../src/core/model/vocab-chunked-logprobs');
+    const { wasmTokenStats } = await import('../../src/core/kernels/wasm-fused');
+    const rng = new Rng(47);
+    for (const [N, V, T] of [[6, 37, 1], [5, 384, 0.7], [3, 8, 1]] as const) {
+      // Peaked rows too: logits up to ±20.
+      const logits = random([N, V], rng, 20) as tf.Tensor2D;
+      const targets = tf.tensor1d(Array.from({ length: N }, (_, i) => (i * 7) % V), 'int32');
+      const w = random([N, 2], rng, 1);
+      const before = tf.memory().numTensors;
+      const run = (stats: (x: tf.Tensor2D, t: tf.Tensor1D, temp: number) => tf.Tensor2D) =>
+        tf.tidy(() => {
+          const { value, grads } = tf.valueAndGrads((x: tf.Tensor) => tf.sum(tf.mul(stats(x as tf.Tensor2D, targets, T), w)))([logits]);
+          return [stats(logits, targets, T), value, grads[0]!];
+        });
+      const want = run(chunkedTokenStats);
+      const got = run(wasmTokenStats);
+      const [wd, gd] = [await Promise.all(want.map((t) => t.data())), await Promise.all(got.map((t) => t.data()))];
+      for (let i = 0; i < 3; i++) expect(maxRelDiff(wd[i] as Float32Array, gd[i] as Float32Array), `output ${i}, [${N}, ${V}] T ${T}`).toBeLessThan(2e-5);
+      expect(Math.max(...Array.from(wd[2]!, Math.abs))).toBeGreaterThan(0.01);
+      tf.dispose([...want, ...got]);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([logits, targets, w]);
+    }
+  });
+
+  it('a row whose target lies outside the vocabulary gets NaN, the others are unaffected', async () => {
+    await initNodeBackend('wasm');
+    const { wasmTokenStats } = await import('../../src/core/kernels/wasm-fused');
+    const logits = tf.tensor2d([0, 1, 2, 3, 0, 0, 0, 0], [2, 4]);
+    const got = await wasmTokenStats(logits, tf.tensor1d([9, 1], 'int32')).data();
+    expect(Number.isNaN(got[0]!)).toBe(true);
+    expect(got[2]).toBeCloseTo(Math.log(0.25), 6);
+    expect(got[3]).toBeCloseTo(Math.log(4), 6);
+  });
+});

@@ -23,6 +23,11 @@ export interface UpdateShape {
   completionLength: number;
   beta: number;
   numIterations: number;
+  /**
+   * The log-prob head keeps only the logits and three numbers a row (wasm at every vocabulary,
+   * src/core/kernels/wasm-fused.ts; other backends from VOCAB_CHUNKED_MIN on).
+   */
+  compactHead?: boolean;
 }
 
 export interface UpdateEstimate {
@@ -62,7 +67,7 @@ export function estimateUpdateBytes(c: ModelConfig, s: UpdateShape): UpdateEstim
   // backward the logits' gradient twice (blocks, then joined); with the output projection's own
   // backward the update peaks at ~9.5 logit sizes of activations (a 16k vocabulary, wasm: test/grpo/
   // memory-estimate.test.ts) against 24 for the plain head, so 2.4 × BACKWARD_FACTOR.
-  const head = 4 * c.hiddenSize + (c.vocabSize >= VOCAB_CHUNKED_MIN ? 2.4 : 6) * c.vocabSize;
+  const head = 4 * c.hiddenSize + (s.compactHead || c.vocabSize >= VOCAB_CHUNKED_MIN ? 2.4 : 6) * c.vocabSize;
   // tf.variableGrads keeps every forward tensor for the backward pass, and the backward pass runs
   // in one tidy scope that keeps every gradient it computes until the micro-batch ends: measured,
   // the peak is BACKWARD_FACTOR times the forward's own tensors (test/grpo/memory-estimate.test.ts).

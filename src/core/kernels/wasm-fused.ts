@@ -18,6 +18,8 @@ const RMSNORM = 'TabZeroWasmRmsNorm';
 const RMSNORM_GRAD = 'TabZeroWasmRmsNormGrad';
 const SOFTMAX_GRAD = 'TabZeroWasmSoftmaxGrad';
 const GATHER_ROWS = 'TabZeroWasmGatherRows';
+const HEAD_STATS = 'TabZeroWasmHeadStats';
+const HEAD_GRAD = 'TabZeroWasmHeadGrad';
 
 type Fn = (...args: number[]) => void;
 
@@ -84,12 +86,30 @@ function gatherRows(args: KernelArgs): tf.TensorInfo {
   return out;
 }
 
+function headStats(args: KernelArgs): tf.TensorInfo {
+  const { x, targets } = args.inputs as { x: tf.TensorInfo; targets: tf.TensorInfo };
+  const be = args.backend as WasmBackendLike;
+  const [N, V] = x.shape as [number, number];
+  const out = be.makeOutput([N, 3], 'float32');
+  if (N > 0) exportsOf(be)['headStats']!(heapOffset(be, x), heapOffset(be, targets), heapOffset(be, out), N, V, args.attrs!['invT'] as number);
+  return out;
+}
+
+function headGrad(args: KernelArgs): tf.TensorInfo {
+  const { x, targets, stats, dy } = args.inputs as { x: tf.TensorInfo; targets: tf.TensorInfo; stats: tf.TensorInfo; dy: tf.TensorInfo };
+  const be = args.backend as WasmBackendLike;
+  const [N, V] = x.shape as [number, number];
+  const out = be.makeOutput([N, V], 'float32');
+  if (N > 0) exportsOf(be)['headGrad']!(heapOffset(be, x), heapOffset(be, targets), heapOffset(be, stats), heapOffset(be, dy), heapOffset(be, out), N, V, args.attrs!['invT'] as number);
+  return out;
+}
+
 let registered = false;
 
 function run(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number> = {}): tf.Tensor | tf.Tensor[] {
   if (!registered) {
     registered = true;
-    for (const [kernelName, kernelFunc] of [[SWIGLU, swiglu], [SWIGLU_GRAD, swigluGrad], [RMSNORM, rmsNorm], [RMSNORM_GRAD, rmsNormGrad], [SOFTMAX_GRAD, softmaxGrad], [GATHER_ROWS, gatherRows]] as const) {
+    for (const [kernelName, kernelFunc] of [[SWIGLU, swiglu], [SWIGLU_GRAD, swigluGrad], [RMSNORM, rmsNorm], [RMSNORM_GRAD, rmsNormGrad], [SOFTMAX_GRAD, softmaxGrad], [GATHER_ROWS, gatherRows], [HEAD_STATS, headStats], [HEAD_GRAD, headGrad]] as const) {
       if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
     }
   }
@@ -162,4 +182,28 @@ export function wasmSoftmaxGrad(p: tf.Tensor, dp: tf.Tensor): tf.Tensor {
 /** table[ids] by rows (ids outside the table give zero rows). No gradient of its own. */
 export function wasmGatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
   return run(GATHER_ROWS, { table, ids: ids.dtype === 'int32' ? ids : tf.cast(ids, 'int32') }) as tf.Tensor2D;
+}
+
+/**
+ * logits [N, V], targets [N] (int32) → [N, 2]: each row's target log-prob under
+ * softmax(logits / temperature) and that distribution's entropy, differentiable w.r.t. the logits
+ * (vocab-chunked-logprobs.ts's chunkedTokenStats, as two passes over each row here). The tape
+ * keeps the logits and three numbers a row.
+ */
+export function wasmTokenStats(logits: tf.Tensor2D, targets: tf.Tensor1D, temperature = 1): tf.Tensor2D {
+  const [N] = logits.shape;
+  if (targets.shape[0] !== N || targets.dtype !== 'int32' || logits.dtype !== 'float32') throw new RangeError(`wasmTokenStats: float32 logits [N, V] and N int32 targets (got ${N} rows, ${targets.shape[0]} ${targets.dtype} targets).`);
+  const invT = 1 / temperature;
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const lg = args[0] as tf.Tensor2D;
+    const stats = run(HEAD_STATS, { x: lg, targets }, { invT }) as tf.Tensor2D;
+    (args[1] as tf.GradSaveFunc)([lg, targets, stats]);
+    const out = tf.slice(stats, [0, 0], [N, 2]);
+    stats.dispose();
+    return {
+      value: out,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => run(HEAD_GRAD, { x: saved[0]!, targets: saved[1]!, stats: saved[2]!, dy }, { invT }) as tf.Tensor,
+    };
+  });
+  return f(logits) as tf.Tensor2D;
 }

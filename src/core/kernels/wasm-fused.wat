@@ -1,10 +1,12 @@
 ;; Fused elementwise chains of the Llama layer on tfjs-wasm's own heap, for wasm-fused.ts:
-;; SwiGLU and its gradient, RMSNorm and its gradient, softmax's gradient, and a row gather. Each
+;; SwiGLU and its gradient, RMSNorm and its gradient, softmax's gradient, a row gather, and the
+;; log-prob head (each row's target log-prob, entropy and log-sum-exp) with its gradient. Each
 ;; is one pass (or one pass per row) where tfjs-wasm runs 3–9 kernels that each read and write
 ;; the whole tensor; 4 lanes at a time, a scalar tail where a length is not a multiple of 4.
 ;; Compiled by config/build-wasm-kernels.ts into wasm-fused-module.ts.
 (module
   (import "e" "m" (memory 1 65536))
+  (import "e" "log" (func $log (param f64) (result f64)))
 
 
 ;; SwiGLU's chains take sigmoid(g) from tfjs-wasm's own Sigmoid (XNNPACK's, faster than a
@@ -67,6 +69,141 @@
           (f32.add (local.get $sf) (f32.mul (local.get $siluf) (f32.sub (f32.const 1) (local.get $sf))))))
       (local.set $off (i32.add (local.get $off) (i32.const 4)))
       (br $t))))
+
+  ;; e^x in each f32 lane: Cephes' expf (x/ln 2 rounded to n, a degree-6 polynomial on the rest,
+  ;; 2^n added to the exponent bits), within ~2 ulp. Inputs are clamped to [-87, 88.7]: below,
+  ;; it returns e^-87 ≈ 1.6e-38 rather than a smaller number (2^n would leave the normal range).
+  ;; NaN stays NaN. About 4× tfjs-wasm's scalar Exp here.
+  (func $exp4 (param $x v128) (result v128)
+    (local $n v128) (local $r v128) (local $p v128) (local $t v128)
+    (local.set $x (f32x4.pmin (f32x4.pmax (local.get $x) (v128.const f32x4 -87 -87 -87 -87)) (v128.const f32x4 88.7 88.7 88.7 88.7)))
+    ;; Adding 1.5·2^23 rounds x/ln 2 to the nearest integer n in the low mantissa bits: subtracted
+    ;; back it is n as a float; the bits minus 0x4B400000 are n as an integer.
+    (local.set $t (f32x4.add (f32x4.mul (local.get $x) (v128.const f32x4 1.44269504088896341 1.44269504088896341 1.44269504088896341 1.44269504088896341))
+      (v128.const f32x4 12582912 12582912 12582912 12582912)))
+    (local.set $n (f32x4.sub (local.get $t) (v128.const f32x4 12582912 12582912 12582912 12582912)))
+    (local.set $r (f32x4.sub (local.get $x) (f32x4.mul (local.get $n) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))))
+    (local.set $r (f32x4.add (local.get $r) (f32x4.mul (local.get $n) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4))))
+    (local.set $p (f32x4.add (f32x4.mul (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4) (local.get $r))
+      (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)))
+    (local.set $p (f32x4.add (f32x4.add (f32x4.mul (f32x4.mul (local.get $p) (local.get $r)) (local.get $r)) (local.get $r))
+      (v128.const f32x4 1 1 1 1)))
+    (i32x4.add (local.get $p) (i32x4.shl (i32x4.sub (local.get $t) (v128.const i32x4 0x4B400000 0x4B400000 0x4B400000 0x4B400000)) (i32.const 23))))
+
+  ;; Per row of V logits x (scaled by invT = 1 / temperature): out[row] = (x_t·invT − lse, H, lse)
+  ;; with lse = m + log Σ e, e = exp(s − m), m the row max, H = log Σ e − Σ e·(s − m) / Σ e (offsets
+  ;; from the max: a peaked row does not lose its entropy to cancellation). t = targets[row]; a
+  ;; target outside [0, V) gives NaN.
+  (func (export "headStats") (param $x i32) (param $targets i32) (param $out i32) (param $N i32) (param $V i32) (param $invT f32)
+    (local $c i32) (local $off i32) (local $m4 v128) (local $m f32) (local $d v128) (local $e v128)
+    (local $sum4 v128) (local $dsum4 v128) (local $sum f32) (local $dsum f32) (local $logSum f32) (local $t i32)
+    (local $inv4 v128) (local $V4 i32) (local $rowBytes i32)
+    (local.set $inv4 (f32x4.splat (local.get $invT)))
+    (local.set $V4 (i32.shl (i32.and (local.get $V) (i32.const -4)) (i32.const 2)))
+    (local.set $rowBytes (i32.shl (local.get $V) (i32.const 2)))
+    (block $done (loop $row
+      (br_if $done (i32.eqz (local.get $N)))
+      ;; The row max, of the scaled logits.
+      (local.set $m4 (v128.const f32x4 -inf -inf -inf -inf))
+      (local.set $off (i32.const 0))
+      (block $d1 (loop $l1
+        (br_if $d1 (i32.ge_u (local.get $off) (local.get $V4)))
+        (local.set $m4 (f32x4.max (local.get $m4) (f32x4.mul (v128.load (i32.add (local.get $x) (local.get $off))) (local.get $inv4))))
+        (local.set $off (i32.add (local.get $off) (i32.const 16)))
+        (br $l1)))
+      (local.set $m (f32.max (f32.max (f32x4.extract_lane 0 (local.get $m4)) (f32x4.extract_lane 1 (local.get $m4)))
+                             (f32.max (f32x4.extract_lane 2 (local.get $m4)) (f32x4.extract_lane 3 (local.get $m4)))))
+      (block $d1t (loop $l1t
+        (br_if $d1t (i32.ge_u (local.get $off) (local.get $rowBytes)))
+        (local.set $m (f32.max (local.get $m) (f32.mul (f32.load (i32.add (local.get $x) (local.get $off))) (local.get $invT))))
+        (local.set $off (i32.add (local.get $off) (i32.const 4)))
+        (br $l1t)))
+      ;; Σ e and Σ e·(s − m).
+      (local.set $sum4 (v128.const i32x4 0 0 0 0))
+      (local.set $dsum4 (v128.const i32x4 0 0 0 0))
+      (local.set $m4 (f32x4.splat (local.get $m)))
+      (local.set $off (i32.const 0))
+      (block $d2 (loop $l2
+        (br_if $d2 (i32.ge_u (local.get $off) (local.get $V4)))
+        (local.set $d (f32x4.sub (f32x4.mul (v128.load (i32.add (local.get $x) (local.get $off))) (local.get $inv4)) (local.get $m4)))
+        (local.set $e (call $exp4 (local.get $d)))
+        (local.set $sum4 (f32x4.add (local.get $sum4) (local.get $e)))
+        (local.set $dsum4 (f32x4.add (local.get $dsum4) (f32x4.mul (local.get $e) (local.get $d))))
+        (local.set $off (i32.add (local.get $off) (i32.const 16)))
+        (br $l2)))
+      (local.set $sum (call $hsum (local.get $sum4)))
+      (local.set $dsum (call $hsum (local.get $dsum4)))
+      (block $d2t (loop $l2t
+        (br_if $d2t (i32.ge_u (local.get $off) (local.get $rowBytes)))
+        (local.set $d (f32x4.splat (f32.sub (f32.mul (f32.load (i32.add (local.get $x) (local.get $off))) (local.get $invT)) (local.get $m))))
+        (local.set $e (call $exp4 (local.get $d)))
+        (local.set $sum (f32.add (local.get $sum) (f32x4.extract_lane 0 (local.get $e))))
+        (local.set $dsum (f32.add (local.get $dsum) (f32x4.extract_lane 0 (f32x4.mul (local.get $e) (local.get $d)))))
+        (local.set $off (i32.add (local.get $off) (i32.const 4)))
+        (br $l2t)))
+      (local.set $logSum (f32.demote_f64 (call $log (f64.promote_f32 (local.get $sum)))))
+      (local.set $t (i32.load (local.get $targets)))
+      (f32.store offset=8 (local.get $out) (f32.add (local.get $m) (local.get $logSum)))
+      (f32.store offset=4 (local.get $out) (f32.sub (local.get $logSum) (f32.div (local.get $dsum) (local.get $sum))))
+      (f32.store (local.get $out)
+        (if (result f32) (i32.lt_u (local.get $t) (local.get $V))
+          (then (f32.sub (f32.mul (f32.load (i32.add (local.get $x) (i32.shl (local.get $t) (i32.const 2)))) (local.get $invT))
+                         (f32.load offset=8 (local.get $out))))
+          (else (f32.const nan))))
+      (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
+      (local.set $targets (i32.add (local.get $targets) (i32.const 4)))
+      (local.set $out (i32.add (local.get $out) (i32.const 12)))
+      (local.set $N (i32.sub (local.get $N) (i32.const 1)))
+      (br $row))))
+
+  ;; The head's gradient w.r.t. the logits, per row: with logp = s − lse and p = exp(logp),
+  ;; d/dx = invT · (p · (a + b · logp) + [j = t] · dLp), a = −dLp − dH · H, b = −dH;
+  ;; stats [N, 3] from headStats, dy [N, 2] = (dLp, dH).
+  (func (export "headGrad") (param $x i32) (param $targets i32) (param $stats i32) (param $dy i32) (param $out i32)
+                            (param $N i32) (param $V i32) (param $invT f32)
+    (local $off i32) (local $a4 v128) (local $b4 v128) (local $lse4 v128) (local $inv4 v128) (local $logp v128)
+    (local $dLp f32) (local $dH f32) (local $t i32) (local $V4 i32) (local $rowBytes i32) (local $at i32)
+    (local.set $inv4 (f32x4.splat (local.get $invT)))
+    (local.set $V4 (i32.shl (i32.and (local.get $V) (i32.const -4)) (i32.const 2)))
+    (local.set $rowBytes (i32.shl (local.get $V) (i32.const 2)))
+    (block $done (loop $row
+      (br_if $done (i32.eqz (local.get $N)))
+      (local.set $dLp (f32.load (local.get $dy)))
+      (local.set $dH (f32.load offset=4 (local.get $dy)))
+      (local.set $a4 (f32x4.splat (f32.neg (f32.add (local.get $dLp) (f32.mul (local.get $dH) (f32.load offset=4 (local.get $stats)))))))
+      (local.set $b4 (f32x4.splat (f32.neg (local.get $dH))))
+      (local.set $lse4 (f32x4.splat (f32.load offset=8 (local.get $stats))))
+      (local.set $off (i32.const 0))
+      (block $d1 (loop $l1
+        (br_if $d1 (i32.ge_u (local.get $off) (local.get $V4)))
+        (local.set $logp (f32x4.sub (f32x4.mul (v128.load (i32.add (local.get $x) (local.get $off))) (local.get $inv4)) (local.get $lse4)))
+        (v128.store (i32.add (local.get $out) (local.get $off))
+          (f32x4.mul (f32x4.mul (call $exp4 (local.get $logp)) (f32x4.add (local.get $a4) (f32x4.mul (local.get $logp) (local.get $b4)))) (local.get $inv4)))
+        (local.set $off (i32.add (local.get $off) (i32.const 16)))
+        (br $l1)))
+      (block $d1t (loop $l1t
+        (br_if $d1t (i32.ge_u (local.get $off) (local.get $rowBytes)))
+        (local.set $logp (f32x4.splat (f32.sub (f32.mul (f32.load (i32.add (local.get $x) (local.get $off))) (local.get $invT)) (f32x4.extract_lane 0 (local.get $lse4)))))
+        (f32.store (i32.add (local.get $out) (local.get $off))
+          (f32x4.extract_lane 0 (f32x4.mul (f32x4.mul (call $exp4 (local.get $logp)) (f32x4.add (local.get $a4) (f32x4.mul (local.get $logp) (local.get $b4)))) (local.get $inv4))))
+        (local.set $off (i32.add (local.get $off) (i32.const 4)))
+        (br $l1t)))
+      (local.set $t (i32.load (local.get $targets)))
+      (if (i32.lt_u (local.get $t) (local.get $V))
+        (then
+          (local.set $at (i32.add (local.get $out) (i32.shl (local.get $t) (i32.const 2))))
+          (f32.store (local.get $at) (f32.add (f32.load (local.get $at)) (f32.mul (local.get $dLp) (local.get $invT))))))
+      (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
+      (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+      (local.set $targets (i32.add (local.get $targets) (i32.const 4)))
+      (local.set $stats (i32.add (local.get $stats) (i32.const 12)))
+      (local.set $dy (i32.add (local.get $dy) (i32.const 8)))
+      (local.set $N (i32.sub (local.get $N) (i32.const 1)))
+      (br $row))))
 
   ;; Σ x² over one row of H floats.
   (func $sumSquares (param $x i32) (param $H i32) (result f32)

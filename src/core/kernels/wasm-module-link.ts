@@ -51,7 +51,8 @@ export function linkWasmModule(be: WasmBackendLike, source: WasmModuleSource): W
   let instance: WebAssembly.Instance | null = null;
   try {
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    instance = new WebAssembly.Instance(new WebAssembly.Module(decode(shared ? source.shared : source.unshared)), { e: { m: memory } });
+    // Math.log for the few per-row logarithms a kernel takes (WebAssembly has no log instruction).
+    instance = new WebAssembly.Instance(new WebAssembly.Module(decode(shared ? source.shared : source.unshared)), { e: { m: memory, log: Math.log } });
   } catch {
     instance = null;
   }

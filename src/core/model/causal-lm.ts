@@ -254,17 +254,34 @@ export class CausalLM {
     const recompute = wanted && this.trainable && !inp.cache && !inp.returnCache;
     // Training forwards (no cache) take the layer with a hand-written backward pass.
     const handWritten = this.trainable && !inp.cache && !inp.returnCache && layerGradSupported(c);
+    const recording = (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
     for (let i = 0; i < c.numLayers; i++) {
       const l = `model.layers.${i}.`;
       if (!recompute && handWritten) {
         const names = [...this.weights.keys()].filter((n) => n.startsWith(l));
         const ws = new Map(names.map((n) => [n.slice(l.length), this.w(n) as tf.Tensor]));
-        x = llamaLayerWithGrad(c, x, ws, { B, T, cos, sin, mask, fused, outIn: !this.transposedLinear });
+        const layer = () => llamaLayerWithGrad(c, x, ws, { B, T, cos, sin, mask, fused, outIn: !this.transposedLinear });
+        // Without a gradient being recorded, what the layer saves for its backward pass goes now.
+        x = recording ? layer() : tf.tidy(layer);
         continue;
       }
       if (!recompute) {
         const get = (n: string) => this.opt(`${l}${n}`);
-        x = this.llamaLayer(x, get, { B, T, cos, sin, mask, fused }, inp.cache ? { k: inp.cache.keys[i]!, v: inp.cache.values[i]! } : null, ks, vs);
+        const cache = inp.cache ? { k: inp.cache.keys[i]!, v: inp.cache.values[i]! } : null;
+        if (!recording) {
+          // Nothing records gradients (a reference or old-policy pass, decoding): free the layer's
+          // intermediates now rather than when the caller's tidy ends with every layer's at once.
+          const out = tf.tidy(() => {
+            const k: tf.Tensor4D[] = [];
+            const v: tf.Tensor4D[] = [];
+            return { y: this.llamaLayer(x, get, { B, T, cos, sin, mask, fused }, cache, k, v), k, v };
+          });
+          x = out.y;
+          ks.push(...out.k);
+          vs.push(...out.v);
+          continue;
+        }
+        x = this.llamaLayer(x, get, { B, T, cos, sin, mask, fused }, cache, ks, vs);
         continue;
       }
       const names = [...this.weights.keys()].filter((n) => n.startsWith(l)).map((n) => n.slice(l.length));

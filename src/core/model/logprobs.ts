@@ -6,6 +6,7 @@ import type { PackedBatch } from './types';
 import type { CausalLM } from './causal-lm';
 import { EngineInputError } from './errors';
 import { chunkedTokenStats } from './vocab-chunked-logprobs';
+import { wasmFusedAvailable, wasmTokenStats } from '../kernels/wasm-fused';
 import { VOCAB_CHUNKED_MIN } from './vocab-chunked-threshold';
 
 export { VOCAB_CHUNKED_MIN };
@@ -64,7 +65,8 @@ export function tokenLogProbs(model: CausalLM, batch: PackedBatch, temperature =
     return { logprobs: tf.zeros([B, L]) as tf.Tensor2D, entropy: tf.zeros([B, L]) as tf.Tensor2D };
   }
   const V = model.config.vocabSize;
-  const chunked = opts.chunked ?? V >= VOCAB_CHUNKED_MIN;
+  // wasm computes the chunked head's statistics in two passes a row (wasm-fused.ts): at every vocabulary size.
+  const chunked = opts.chunked ?? (V >= VOCAB_CHUNKED_MIN || wasmFusedAvailable());
   const { logits } = model.forward({ ids: batch.ids, batch: B, length: L, positions: batch.positions, attentionMask: batch.attentionMask });
   const out = tf.tidy(() => (chunked ? chunkedHead(logits, batch, temperature) : plainHead(logits, batch, temperature)));
   logits.dispose();
@@ -98,7 +100,9 @@ function chunkedHead(logits: tf.Tensor, batch: PackedBatch, temperature: number)
   // target is a placeholder and its outputs are dropped.
   const next = new Int32Array(B * L);
   for (let b = 0; b < B; b++) for (let t = 0; t + 1 < L; t++) next[b * L + t] = batch.ids[b * L + t + 1]!;
-  const stats = tf.reshape(chunkedTokenStats(tf.reshape(logits, [B * L, V]), tf.tensor1d(next, 'int32'), temperature), [B, L, 2]);
+  const rows = tf.reshape(logits, [B * L, V]) as tf.Tensor2D;
+  const targets = tf.tensor1d(next, 'int32');
+  const stats = tf.reshape(wasmFusedAvailable() ? wasmTokenStats(rows, targets, temperature) : chunkedTokenStats(rows, targets, temperature), [B, L, 2]);
   const zero = tf.zeros([B, 1]);
   const column = (c: number) => tf.concat([zero, tf.reshape(tf.slice(stats, [0, 0, c], [B, L - 1, 1]), [B, L - 1])], 1) as tf.Tensor2D;
   return { logprobs: column(0), entropy: column(1) };
