@@ -5,6 +5,7 @@
  * cpu is only the last resort and is not timed.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wasmOwnKernels } from './kernels/wasm-own-kernels';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { setupWebGpu, trySet, wasmThreads } from './backend';
 import type { BackendName, BackendReport, BackendTiming } from './domain';
@@ -140,7 +141,7 @@ export async function chooseBackend(opts: ChooseOptions = {}): Promise<BackendRe
     // The page's banner for "not on the GPU": the measured reason is the one to act on.
     fallbackReason: name === 'webgpu' ? null : why,
     softwareAdapter: software !== null,
-    ...(name === 'wasm' ? { wasmThreads: wasmThreads() ?? 1 } : {}),
+    ...(name === 'wasm' ? { wasmThreads: wasmThreads() ?? 1, wasmKernels: wasmOwnKernels() } : {}),
     timings,
     why,
   };

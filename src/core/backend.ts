@@ -3,6 +3,7 @@
  * runs, on what adapter, and why a faster one was not used, in words a user can act on.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wasmOwnKernels } from './kernels/wasm-own-kernels';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName, BackendReport } from './domain';
@@ -228,7 +229,7 @@ export async function initBackend(preferred: BackendName = 'webgpu', opts: { was
       adapter,
       fallbackReason: reasons.length ? `${reasons.join('; ')}; using ${name}, ${SLOWER[name]}.` : null,
       ...(name === 'webgpu' ? { softwareAdapter: software !== null } : {}),
-      ...(name === 'wasm' ? { wasmThreads: wasmThreads() ?? 1 } : {}),
+      ...(name === 'wasm' ? { wasmThreads: wasmThreads() ?? 1, wasmKernels: wasmOwnKernels() } : {}),
     };
   }
   throw new Error(`No tfjs backend could be initialised: ${reasons.join('; ')}.`);

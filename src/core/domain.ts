@@ -24,6 +24,8 @@ export interface BackendReport {
   softwareAdapter?: boolean;
   /** On wasm: the threads its kernels run on (1 for the single-threaded build). */
   wasmThreads?: number;
+  /** On wasm: this project's own kernels that run ('products', 'fused chains'; src/core/kernels/). */
+  wasmKernels?: string[];
   /** The measurement the choice was made on, one entry per backend tried. */
   timings?: BackendTiming[];
   /** One line saying why this backend was chosen ("WebGPU adapter is a software renderer (SwiftShader): wasm is 20× faster here"). */

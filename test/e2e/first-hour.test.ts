@@ -121,6 +121,10 @@ async function firstHour(server: AppServer, serverName: string, mode: WebGpuMode
       // Every logical core but one (1 to 8; src/core/backend.ts's wasmThreadCount), as started.
       const cores = await page.evaluate(() => navigator.hardwareConcurrency);
       expect(backend?.wasmThreads, 'the threads tfjs-wasm runs on').toBe(Math.min(8, Math.max(1, cores - 1)));
+      // This project's kernels link against the threaded build's shared heap: the fused chains
+      // always, the product kernel where tfjs-wasm runs on one thread.
+      expect(backend?.wasmKernels ?? []).toContain('fused chains');
+      if (backend?.wasmThreads === 1) expect(backend?.wasmKernels ?? []).toContain('products');
 
       // Start with the default preset; pause while step 1 runs so the run stops (and saves) after it.
       // A page that reloads itself during a run (vite finding a dependency late) loses the run.
