@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { MODULE } from './wasm-fused-module';
-import { heapOffset, linkWasmModule, wasmBackend, type WasmBackendLike } from './wasm-module-link';
+import { heapMemory, heapOffset, linkWasmModule, wasmBackend, type WasmBackendLike } from './wasm-module-link';
 
 const SWIGLU = 'TabZeroWasmSwiGLU';
 const SWIGLU_GRAD = 'TabZeroWasmSwiGLUGrad';

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { MODULE } from './wasm-gemm-module';
-import { heapOffset, linkWasmModule, wasmBackend, type WasmBackendLike } from './wasm-module-link';
+import { heapMemory, heapOffset, linkWasmModule, wasmBackend, type WasmBackendLike } from './wasm-module-link';
 
 export const GEMM = 'TabZeroGemm';
 
@@ -29,7 +29,7 @@ const linked = new WeakMap<WebAssembly.Memory, Linked | null>();
 
 /** The kernel on this heap with its workspace; null if the module does not link (tf.matMul stays in charge). */
 function link(be: WasmBackendLike): Linked | null {
-  const memory = be.wasm.asm.memory;
+  const memory = heapMemory(be);
   let entry = linked.get(memory);
   if (entry === undefined) {
     const instance = linkWasmModule(be, MODULE);
@@ -84,7 +84,7 @@ function kernelFunc(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
   const at = (t: tf.TensorInfo) => heapOffset(be, t);
   const [pa, pb, pc] = [at(a), at(b), at(out)];
   if (K === 0) {
-    new Float32Array(be.wasm.asm.memory.buffer, pc, batch * M * N).fill(0);
+    new Float32Array(heapMemory(be).buffer, pc, batch * M * N).fill(0);
     return out;
   }
   const { gemm, workspace } = link(be)!;

@@ -10,7 +10,13 @@ import * as tf from '@tensorflow/tfjs-core';
 export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number };
+  /** The heap: exported as asm.memory by the single-threaded builds, made in JS as wasmMemory by the threaded one. */
+  wasm: { asm: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory; _malloc(bytes: number): number };
+}
+
+/** The backend's heap memory (see WasmBackendLike.wasm). */
+export function heapMemory(be: WasmBackendLike): WebAssembly.Memory {
+  return (be.wasm.asm.memory ?? be.wasm.wasmMemory)!;
 }
 
 /** A compiled module: base64 bytes for an unshared and a shared heap. */
@@ -23,8 +29,9 @@ export interface WasmModuleSource {
 export function wasmBackend(): WasmBackendLike | null {
   if (tf.getBackend() !== 'wasm') return null;
   const be = tf.backend() as Partial<WasmBackendLike>;
-  if (typeof be.makeOutput !== 'function' || !be.dataIdMap || typeof be.wasm?._malloc !== 'function' || !(be.wasm?.asm?.memory instanceof WebAssembly.Memory)) return null;
-  return be as WasmBackendLike;
+  if (typeof be.makeOutput !== 'function' || !be.dataIdMap || typeof be.wasm?._malloc !== 'function') return null;
+  const memory = be.wasm.asm?.memory ?? be.wasm.wasmMemory;
+  return memory instanceof WebAssembly.Memory ? (be as WasmBackendLike) : null;
 }
 
 /** A tensor's byte offset in the heap. */
@@ -43,7 +50,7 @@ const instances = new WeakMap<WasmModuleSource, WeakMap<WebAssembly.Memory, WebA
 
 /** The module instantiated on the backend's heap, or null where it does not link (callers then keep tfjs's kernels). */
 export function linkWasmModule(be: WasmBackendLike, source: WasmModuleSource): WebAssembly.Instance | null {
-  const memory = be.wasm.asm.memory;
+  const memory = heapMemory(be);
   let perMemory = instances.get(source);
   if (!perMemory) instances.set(source, (perMemory = new WeakMap()));
   const done = perMemory.get(memory);
