@@ -4,7 +4,8 @@
  * plugins), vite's preview server serves it cross-origin isolated, and a module Web Worker times
  * one update (4 prompts × 8 generations, 60 + 96 tokens, micro-batch 16) with the single-threaded
  * SIMD build, the threaded build on 1 thread, and the threaded build at the app's thread count,
- * interleaved over rounds (the machine is shared: read the ranges).
+ * each also with this project's wasm kernels turned off (a variant ending in "-tf": tfjs-wasm's
+ * kernels only), interleaved over rounds (the machine is shared: read the ranges).
  *
  *   npx tsx bench/browser-wasm-threads-update.ts [--rounds 3] [--reps 3] [--variants single,1,] [--heap]
  */
@@ -32,8 +33,9 @@ const server = await preview({ root, configFile: resolve(root, 'vite.config.ts')
 const url = server.resolvedUrls!.local[0]!.replace(/\/$/, '');
 const chromium = await launchChromium({ webgpu: false });
 console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-// '' is the app's own choice (configureWasmThreads); a number pins the pool; 'single' the other build.
-const variants = process.argv.includes('--variants') ? process.argv[process.argv.indexOf('--variants') + 1]!.split(',') : ['single', '1', ''];
+// '' is the app's own choice (configureWasmThreads); a number pins the pool; 'single' the other
+// build; a '-tf' suffix turns this project's kernels off.
+const variants = process.argv.includes('--variants') ? process.argv[process.argv.indexOf('--variants') + 1]!.split(',') : ['single', 'single-tf', '1', '1-tf', ''];
 const results: Record<string, number[]> = {};
 try {
   for (let r = 0; r < rounds; r++) {
@@ -44,9 +46,12 @@ try {
       page.on('request', (q) => void (q.url().endsWith('.wasm') && wasmFiles.push(q.url().split('/').pop()!)));
       page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
       page.on('console', (m) => void (m.type() === 'error' && console.log(`console error: ${m.text()}`)));
-      await page.goto(`${url}/bench/browser/grpo-update.html?reps=${reps}${v ? `&threads=${v}` : ''}${heap ? '&heap=1' : ''}`);
+      const off = v.endsWith('-tf');
+      const threads = off ? v.slice(0, -3) : v;
+      await page.goto(`${url}/bench/browser/grpo-update.html?reps=${reps}${threads ? `&threads=${threads}` : ''}${off ? '&kernels=off' : ''}${heap ? '&heap=1' : ''}`);
       const result = (await page.evaluate(() => (window as unknown as { result: Promise<unknown> }).result)) as { update_s?: number[]; threads?: number };
-      const key = v === 'single' ? 'single-threaded build' : v ? `threaded build, pinned to ${v}, runs ${result.threads}` : `threaded build, app's count (${result.threads})`;
+      const build = threads === 'single' ? 'single-threaded build' : threads ? `threaded build, pinned to ${threads}, runs ${result.threads}` : `threaded build, app's count (${result.threads})`;
+      const key = `${build}${off ? ', tfjs-wasm kernels only' : ''}`;
       (results[key] ??= []).push(...(result.update_s ?? []));
       console.log(JSON.stringify({ round: r + 1, variant: key, ...result, fetched: wasmFiles }));
       await ctx.close();

@@ -6,6 +6,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { startWasm, wasmThreads } from '../../src/core/backend';
+import { setWasmGemmEnabled } from '../../src/core/kernels/wasm-gemm';
+import { setWasmFusedEnabled } from '../../src/core/kernels/wasm-fused';
+import { wasmOwnKernels } from '../../src/core/kernels/wasm-own-kernels';
 import { parseConfig } from '../../src/core/model/config';
 import { parseSafetensors } from '../../src/core/model/safetensors';
 import { CausalLM } from '../../src/core/model/causal-lm';
@@ -20,6 +23,10 @@ async function run(query: string): Promise<Record<string, unknown>> {
   setWasmPaths(new URL('/wasm/', location.origin).href);
   const failure = await startWasm(threads === 'single' ? 'single' : threads ? Number(threads) : undefined);
   if (failure) throw new Error(failure);
+  // ?kernels=off: tfjs-wasm's own kernels only, as before this project's (src/core/kernels/wasm-*.wat).
+  const own = q.get('kernels') !== 'off';
+  setWasmGemmEnabled(own);
+  setWasmFusedEnabled(own);
   if (q.get('heap')) {
     // How far this build's heap grows (malloc'd, untouched blocks), as bench/wasm-heap-chromium.ts.
     const wasm = (tf.backend() as unknown as { wasm: { _malloc(n: number): number; HEAPU8: Uint8Array } }).wasm;
@@ -40,7 +47,7 @@ async function run(query: string): Promise<Record<string, unknown>> {
     await upd.run();
     times.push(+((performance.now() - t0) / 1000).toFixed(3));
   }
-  return { threads: wasmThreads(), multithreadBuild: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'), hardwareConcurrency: navigator.hardwareConcurrency, shape: SHAPE, update_s: times };
+  return { threads: wasmThreads(), kernels: wasmOwnKernels(), multithreadBuild: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'), hardwareConcurrency: navigator.hardwareConcurrency, shape: SHAPE, update_s: times };
 }
 
 self.onmessage = (e: MessageEvent<{ query: string; crossOriginIsolated: boolean }>) => {
