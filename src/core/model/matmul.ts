@@ -1,14 +1,16 @@
 /**
  * Matrix products with a gradient built from the fastest products each backend has.
  *
- * wasm and cpu: a product with transposeA/transposeB (which tf.matMul's own gradient always uses)
- * runs 4–13× slower than the plain one, so the transposes are done explicitly. Measured on this
- * project's 2-core machines, [2080,128]×[128,384] forward+backward: tf.matMul with transposeB
- * 292 ms, this 67 ms. On wasm a batched product (attention's) also goes through
- * wasmSlicedMatMul: one XNNPACK call per batch entry instead of tfjs-wasm's scalar batched loop.
+ * wasm on one thread: this project's product kernel (kernels/wasm-gemm.ts) for every product, its
+ * operands read transposed in place. webgpu reads either operand transposed in place too, so
+ * there the flags are passed through and no transpose is dispatched (a decode step would
+ * otherwise re-transpose weights every token).
  *
- * webgpu reads either operand transposed in place, so there the flags are passed through and no
- * transpose is dispatched (a decode step would otherwise re-transpose weights every token).
+ * Elsewhere (cpu; wasm on several threads) a product with transposeA/transposeB (which tf.matMul's
+ * own gradient always uses) runs 4–13× slower than the plain one, so the transposes are done
+ * explicitly (measured on this project's 2-core machines, [2080,128]×[128,384] forward+backward:
+ * tf.matMul with transposeB 292 ms, this 67 ms), and on wasm a batched product (attention's) goes
+ * through wasmSlicedMatMul: one XNNPACK call per batch entry instead of tfjs-wasm's scalar loop.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmSlicedMatMul, wasmSlicedMatMulAvailable } from '../kernels/wasm-sliced-matmul';
@@ -59,40 +61,50 @@ export function preferTransposedProduct(rows: number, cols: number): boolean {
   return rows < SLICED_MIN_ROWS && cols >= SLICED_MIN_ROWS && !wasmGemmAvailable() && wasmSlicedMatMulAvailable();
 }
 
+type Product = (a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean) => tf.Tensor;
+
 /**
- * op(a)·op(b) through wasm-gemm.ts, which reads either operand transposed in place, with its
- * gradient in the same kernel: for C = op(A)·op(B), dA and dB are again such products.
+ * op(a)·op(b) with its gradient through the same product: for C = op(A)·op(B), dA and dB are
+ * again such products. Where the product reads a transposed operand in place (webgpu's tf.matMul,
+ * wasm-gemm.ts) no transpose is ever materialised; copyingProduct materialises them.
  */
-function gemmProduct(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor {
+function inPlaceProduct(mm: Product, a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor {
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const x = args[0] as tf.Tensor;
     const y = args[1] as tf.Tensor;
     const save = args[2] as tf.GradSaveFunc;
     save([x, y]);
     return {
-      value: wasmGemm(x, y, transposeA, transposeB),
+      value: mm(x, y, transposeA, transposeB),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sy] = saved as [tf.Tensor, tf.Tensor];
-        if (!transposeA && !transposeB) return [wasmGemm(dy, sy, false, true), wasmGemm(sx, dy, true, false)];
-        if (!transposeA) return [wasmGemm(dy, sy, false, false), wasmGemm(dy, sx, true, false)];
-        if (!transposeB) return [wasmGemm(sy, dy, false, true), wasmGemm(sx, dy, false, false)];
-        return [wasmGemm(sy, dy, true, true), wasmGemm(dy, sx, true, true)];
+        // C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC; C = A·Bᵀ: dA = dC·B, dB = dCᵀ·A;
+        // C = Aᵀ·B: dA = B·dCᵀ, dB = A·dC; C = Aᵀ·Bᵀ: dA = Bᵀ·dCᵀ, dB = dCᵀ·Aᵀ.
+        if (!transposeA && !transposeB) return [mm(dy, sy, false, true), mm(sx, dy, true, false)];
+        if (!transposeA) return [mm(dy, sy, false, false), mm(dy, sx, true, false)];
+        if (!transposeB) return [mm(sy, dy, false, true), mm(sx, dy, false, false)];
+        return [mm(sy, dy, true, true), mm(dy, sx, true, true)];
       },
     };
   });
   return f(a, b);
 }
 
-/** Whether gemmProduct runs these operands: wasm on one thread, equal ranks and leading dims. */
+const webgpuProduct: Product = (a, b, ta, tb) => tf.matMul(a, b, ta, tb);
+
+/** cpu, and wasm where wasm-gemm.ts does not run: transposed copies, then the plain product. */
+const copyingProduct: Product = (a, b, ta, tb) => plainProduct(ta ? swapLast(a) : a, tb ? swapLast(b) : b);
+
+/** Whether wasm-gemm.ts runs these operands: wasm on one thread, equal ranks and leading dims. */
 function gemmFits(a: tf.Tensor, b: tf.Tensor): boolean {
   return a.rank === b.rank && a.shape.slice(0, -2).every((d, i) => d === b.shape[i]) && a.dtype === 'float32' && b.dtype === 'float32' && wasmGemmAvailable();
 }
 
 /** aᵀ·b over the last two dims (a [..., K, M], b [..., K, N]), with a gradient. */
 export function matMulTransposeA(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  if (inPlaceTransposes()) return tf.matMul(a, b, true, false);
-  if (gemmFits(a, b)) return gemmProduct(a, b, true, false);
-  return matMulPlain(swapLast(a), b);
+  if (inPlaceTransposes()) return inPlaceProduct(webgpuProduct, a, b, true, false);
+  if (gemmFits(a, b)) return inPlaceProduct(wasmGemm, a, b, true, false);
+  return inPlaceProduct(copyingProduct, a, b, true, false);
 }
 
 function inPlaceTransposes(): boolean {
@@ -101,34 +113,7 @@ function inPlaceTransposes(): boolean {
 
 /** a [..., M, K] × b [..., K, N] (or b [..., N, K] with transposeB), equal leading dims or both rank 2. */
 export function matMulPlain(a: tf.Tensor, b: tf.Tensor, transposeB = false): tf.Tensor {
-  if (!inPlaceTransposes() && gemmFits(a, b)) return gemmProduct(a, b, false, transposeB);
-  if (inPlaceTransposes()) {
-    const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-      const x = args[0] as tf.Tensor;
-      const y = args[1] as tf.Tensor;
-      const save = args[2] as tf.GradSaveFunc;
-      save([x, y]);
-      return {
-        value: tf.matMul(x, y, false, transposeB),
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [sx, sy] = saved as [tf.Tensor, tf.Tensor];
-          // y = x·Bᵀ: dx = dy·B, dB = dyᵀ·x; y = x·B: dx = dy·Bᵀ, dB = xᵀ·dy.
-          return transposeB ? [tf.matMul(dy, sy), tf.matMul(dy, sx, true, false)] : [tf.matMul(dy, sy, false, true), tf.matMul(sx, dy, true, false)];
-        },
-      };
-    });
-    return f(a, b);
-  }
-  const bb = transposeB ? swapLast(b) : b;
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const x = args[0] as tf.Tensor;
-    const y = args[1] as tf.Tensor;
-    const save = args[2] as tf.GradSaveFunc;
-    save([x, y]);
-    return {
-      value: plainProduct(x, y),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [plainProduct(dy, swapLast(saved[1]!)), plainProduct(swapLast(saved[0]!), dy)],
-    };
-  });
-  return f(a, bb);
+  if (inPlaceTransposes()) return inPlaceProduct(webgpuProduct, a, b, false, transposeB);
+  if (gemmFits(a, b)) return inPlaceProduct(wasmGemm, a, b, false, transposeB);
+  return inPlaceProduct(copyingProduct, a, b, false, transposeB);
 }
