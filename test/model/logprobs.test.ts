@@ -66,6 +66,43 @@ describe.each<Architecture>(['llama', 'qwen2', 'qwen3', 'gpt2'])('%s tokenLogPro
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it.each(['cpu', 'wasm'] as const)('completionOnly on %s: the full values on completion columns, 0 before, and the same gradients of a completion-masked loss', async (backend) => {
+    await initNodeBackend(backend);
+    const before = tf.memory().numTensors;
+    const model = new CausalLM(config, weights);
+    const cm = tf.tensor2d(batch.completionMask, [batch.batch, batch.length]);
+    const run = (completionOnly: boolean) => {
+      const { value, grads } = tf.variableGrads(() =>
+        tf.tidy(() => {
+          const { logprobs, entropy } = tokenLogProbs(model, batch, 0.8, { completionOnly });
+          return tf.sum(tf.mul(tf.add(logprobs, tf.mul(entropy, 0.3)), cm)) as tf.Scalar;
+        }),
+      );
+      const { logprobs, entropy } = tokenLogProbs(model, batch, 0.8, { completionOnly });
+      const out = { loss: value.dataSync()[0]!, grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, Array.from(g.dataSync())])), lp: logprobs.arraySync(), ent: entropy.arraySync() };
+      tf.dispose([value, ...Object.values(grads), logprobs, entropy]);
+      return out;
+    };
+    const full = run(false);
+    const part = run(true);
+    expect(part.loss).toBeCloseTo(full.loss, 4);
+    for (const [k, g] of Object.entries(full.grads)) for (let i = 0; i < g.length; i++) expect(part.grads[k]![i]).toBeCloseTo(g[i]!, 4);
+    const L = batch.length;
+    // Prompts are left-padded to 3 tokens: the first completion token is column 3.
+    for (let b = 0; b < 2; b++) {
+      for (let t = 0; t < L; t++) {
+        const want = t >= 3 ? [full.lp[b]![t]!, full.ent[b]![t]!] : [0, 0];
+        expect(part.lp[b]![t]).toBeCloseTo(want[0]!, 5);
+        expect(part.ent[b]![t]).toBeCloseTo(want[1]!, 5);
+      }
+      expect(full.lp[b]![2]).not.toBe(0);
+    }
+    cm.dispose();
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    await initNodeBackend('cpu');
+  });
+
   it('has gradients equal to finite differences', () => {
     const before = tf.memory().numTensors;
     const model = new CausalLM(config, weights);

@@ -79,7 +79,10 @@ export function estimateUpdateBytes(c: ModelConfig, s: UpdateShape): UpdateEstim
     const { perPosition, perKey } = perLayer(c);
     layers = BACKWARD_FACTOR * (perPosition + perKey * L);
   }
-  const activations = m * L * (c.numLayers * layers + BACKWARD_FACTOR * head) * F32;
+  // The head's logits cover only the completion and the last prompt position (tokenLogProbs's
+  // completionOnly, as the update asks).
+  const headPositions = Math.min(L, s.completionLength + 1);
+  const activations = m * (L * c.numLayers * layers + headPositions * BACKWARD_FACTOR * head) * F32;
   // Log-probs kept across passes (old policy, reference): rows × completion positions, small.
   const kept = (s.beta > 0 ? 1 : 0) + (s.numIterations > 1 ? 1 : 0);
   fixed += kept * s.rows * L * F32;

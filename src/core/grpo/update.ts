@@ -93,9 +93,9 @@ function prepareChunks(ctx: UpdateContext, groups: Group[], advantages: number[]
       for (let b = s; b < e; b++) if (drop[b]) maskData.fill(0, (b - s) * L, (b - s + 1) * L);
       const chunk: Chunk = { batch, mask: tf.tensor2d(maskData, [e - s, L]), adv: tf.tensor1d(advantages.slice(s, e)), tokens: count(s, e), ref: null, old: null, slice, normalizer };
       out.push(chunk);
-      chunk.ref = ctx.reference ? tf.tidy(() => tokenLogProbs(ctx.reference!, batch, cfg.temperature).logprobs) : null;
+      chunk.ref = ctx.reference ? tf.tidy(() => tokenLogProbs(ctx.reference!, batch, cfg.temperature, { completionOnly: true }).logprobs) : null;
       // Ratios are against the policy that sampled, so its log-probs are taken before any update.
-      chunk.old = needsOld(cfg) ? tf.tidy(() => tokenLogProbs(ctx.policy, batch, cfg.temperature).logprobs) : null;
+      chunk.old = needsOld(cfg) ? tf.tidy(() => tokenLogProbs(ctx.policy, batch, cfg.temperature, { completionOnly: true }).logprobs) : null;
     }
   }
 }
@@ -127,7 +127,7 @@ function accumulate(vars: ReadonlyMap<string, tf.Variable>, acc: Grads | null, g
 async function chunkGradients(ctx: UpdateContext, c: Chunk, opt: LossOptions, cfg: GRPOConfig, metrics: LossMetrics): Promise<{ loss: number; grads: tf.NamedTensorMap }> {
   let out: ReturnType<typeof grpoLoss> | null = null;
   const { value, grads } = tf.variableGrads(() => {
-    const { logprobs, entropy } = tokenLogProbs(ctx.policy, c.batch, cfg.temperature);
+    const { logprobs, entropy } = tokenLogProbs(ctx.policy, c.batch, cfg.temperature, { completionOnly: true });
     out = grpoLoss({ logprobs, oldLogprobs: c.old, refLogprobs: c.ref, advantages: c.adv, mask: c.mask, entropy }, { ...opt, normalizer: c.normalizer });
     for (const m of Object.values(out.metrics)) tf.keep(m);
     return out.loss;

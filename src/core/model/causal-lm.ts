@@ -42,6 +42,11 @@ export interface ForwardInput {
   returnCache?: boolean;
   /** Compute logits only at the last position ([B, 1, V]): what decoding needs. */
   lastOnly?: boolean;
+  /**
+   * Compute logits only from this position on ([B, length − logitsFrom, V]): a completion's
+   * log-probs need none of its prompt's positions but the last.
+   */
+  logitsFrom?: number;
 }
 
 export interface ForwardOutput {
@@ -202,7 +207,7 @@ export class CausalLM {
     return linear(x, this.headCache.t, null, false);
   }
 
-  /** Logits [B, T, V] (or [B, 1, V] with lastOnly) and, on request, the extended KV cache. */
+  /** Logits [B, T, V] (or [B, 1, V] with lastOnly, [B, T − logitsFrom, V] with logitsFrom) and, on request, the extended KV cache. */
   forward(inp: ForwardInput): ForwardOutput {
     if (this.disposed) throw new EngineInputError('This model has been disposed.');
     const { batch: B, length: T } = inp;
@@ -230,8 +235,9 @@ export class CausalLM {
       } else {
         x = this.llamaBody(ids, inp, mask, ks, vs);
       }
-      if (inp.lastOnly && T > 1) x = tf.slice(x, [0, T - 1, 0], [-1, 1, -1]);
-      const tLen = inp.lastOnly ? 1 : T;
+      const from = inp.lastOnly ? T - 1 : Math.min(Math.max(0, Math.floor(inp.logitsFrom ?? 0)), T - 1);
+      if (from > 0) x = tf.slice(x, [0, from, 0], [-1, T - from, -1]);
+      const tLen = T - from;
       const logits = tf.reshape(this.head(x, Boolean(inp.lastOnly)), [B, tLen, this.config.vocabSize]) as tf.Tensor3D;
       return { logits, ks, vs };
     });
