@@ -8,6 +8,7 @@ import type { BackendName, MemoryPlan } from './protocol';
 import type { GRPOConfig } from '../core/grpo/config';
 import type { ModelConfig } from '../core/model/types';
 import { chooseMicroBatch, estimateUpdateBytes, largestTensorBytes } from '../core/grpo/memory-estimate';
+import { wasmFusedAvailable } from '../core/kernels/wasm-fused';
 
 const GiB = 2 ** 30;
 
@@ -35,7 +36,7 @@ export function backendLimit(name: BackendName): BackendLimit {
     const maxTensor = Math.min(l?.maxStorageBufferBindingSize ?? 128 * 2 ** 20, l?.maxBufferSize ?? Infinity);
     return { totalBytes: WEBGPU_BUDGET_BYTES, maxTensorBytes: maxTensor };
   }
-  return { totalBytes: WASM_BUDGET_BYTES, maxTensorBytes: WASM_BUDGET_BYTES, compactHead: name === 'wasm' };
+  return { totalBytes: WASM_BUDGET_BYTES, maxTensorBytes: WASM_BUDGET_BYTES, compactHead: name === 'wasm' && wasmFusedAvailable() };
 }
 
 export function planMemory(model: ModelConfig, cfg: GRPOConfig, promptLength: number, limit: BackendLimit): MemoryPlan & { fits: boolean } {

@@ -80,8 +80,13 @@ describe.each(BACKENDS)('fast products on %s', (backend) => {
     const at = tf.tensor(Float32Array.from(a), [...lead, M, K]);
     const bt = tf.tensor(Float32Array.from(b), bShape);
     const wt = tf.tensor(Float32Array.from(w), [...lead, M, P]);
-    const { value, grads } = tf.valueAndGrads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(wt, matMulPlain(x, y, tb))))([at, bt]);
-    setWasmGemmEnabled(true);
+    let run: { value: tf.Tensor; grads: tf.Tensor[] };
+    try {
+      run = tf.valueAndGrads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(wt, matMulPlain(x, y, tb))))([at, bt]);
+    } finally {
+      setWasmGemmEnabled(true);
+    }
+    const { value, grads } = run;
     const v = (await value.data())[0]!;
     const ga = await grads[0]!.data();
     const gb = await grads[1]!.data();
@@ -124,12 +129,13 @@ describe.each(BACKENDS)('fast products on %s', (backend) => {
       const before = tf.memory().numTensors;
       const model = new CausalLM(config, weights);
       let got: number[][][] = [];
-      const info = await tf.profile(async () => {
-        const { logits } = model.forward({ ids: Int32Array.from(rows.flat()), batch: B, length: T, positions, attentionMask: Int32Array.from(mask.flat()) });
-        got = await logits.array();
-        logits.dispose();
-      });
-      setWasmGemmEnabled(true);
+      const info = await tf
+        .profile(async () => {
+          const { logits } = model.forward({ ids: Int32Array.from(rows.flat()), batch: B, length: T, positions, attentionMask: Int32Array.from(mask.flat()) });
+          got = await logits.array();
+          logits.dispose();
+        })
+        .finally(() => setWasmGemmEnabled(true));
       if (kernel) expect(info.kernelNames).toContain(kernel);
       let err = 0;
       for (let r = 0; r < B; r++) for (let t = 0; t < T; t++) if (mask[r]![t]) err = Math.max(err, maxAbsDiff(got[r]![t]!, want[r]![t]!));
@@ -160,12 +166,13 @@ describe.each(BACKENDS)('decoding on %s', (backend) => {
     const pre = model.forward({ ids: pick(0, S - 1), batch: B, length: S - 1, positions: pos(0, S - 1), attentionMask: ones(B * (S - 1)), returnCache: true });
     pre.logits.dispose();
     let got: number[][] = [];
-    const info = await tf.profile(async () => {
-      const step = model.forward({ ids: pick(S - 1, 1), batch: B, length: 1, positions: pos(S - 1, 1), attentionMask: ones(B * S), cache: pre.cache, returnCache: false, lastOnly: true });
-      got = (await step.logits.array()).map((row) => row[0]!);
-      step.logits.dispose();
-    });
-    setWasmGemmEnabled(true);
+    const info = await tf
+      .profile(async () => {
+        const step = model.forward({ ids: pick(S - 1, 1), batch: B, length: 1, positions: pos(S - 1, 1), attentionMask: ones(B * S), cache: pre.cache, returnCache: false, lastOnly: true });
+        got = (await step.logits.array()).map((row) => row[0]!);
+        step.logits.dispose();
+      })
+      .finally(() => setWasmGemmEnabled(true));
     if (kernel) expect(info.kernelNames).toContain(kernel);
     let err = 0;
     for (let b = 0; b < B; b++) err = Math.max(err, maxAbsDiff(got[b]!, want[b]!));
@@ -226,8 +233,12 @@ describe('wasm kernels', () => {
       const got = wasmFewRowsMatMul(at, bt);
       // matMulPlain takes it where this project's product kernel is off (tfjs-wasm on threads).
       setWasmGemmEnabled(false);
-      const viaPlain = tf.tidy(() => matMulPlain(at, bt));
-      setWasmGemmEnabled(true);
+      let viaPlain: tf.Tensor;
+      try {
+        viaPlain = tf.tidy(() => matMulPlain(at, bt));
+      } finally {
+        setWasmGemmEnabled(true);
+      }
       const [w, g, v] = [await want.data(), await got.data(), await viaPlain.data()];
       expect(got.shape).toEqual([N, M, P]);
       let mismatches = 0;
@@ -238,8 +249,7 @@ describe('wasm kernels', () => {
       [at, bt].forEach((t) => t.dispose());
     }
     setWasmGemmEnabled(false);
-    const profile = await tf.profile(() => tf.tidy(() => void matMulPlain(tf.ones([8, 2, 30]), tf.ones([8, 30, 32]))));
-    setWasmGemmEnabled(true);
+    const profile = await tf.profile(() => tf.tidy(() => void matMulPlain(tf.ones([8, 2, 30]), tf.ones([8, 30, 32])))).finally(() => setWasmGemmEnabled(true));
     expect(profile.kernels.map((k) => k.name)).toContain(FEW_ROWS_MATMUL);
     expect(() => tf.tidy(() => void wasmFewRowsMatMul(tf.ones([2, 2, 3]) as tf.Tensor3D, tf.ones([2, 3, 8]) as tf.Tensor3D))).toThrow(RangeError);
   });

@@ -19,25 +19,22 @@
 
   ;; out = (g · s) · u over n floats, s = sigmoid(g).
   (func (export "swiglu") (param $g i32) (param $s i32) (param $u i32) (param $o i32) (param $n i32)
-    (local $end i32)
-    (local.set $end (i32.add (local.get $g) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (local $off i32) (local $n4 i32)
+    (local.set $n4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $n (i32.shl (local.get $n) (i32.const 2)))
     (block $done (loop $v
-      (br_if $done (i32.ge_u (local.get $g) (local.get $end)))
-      (v128.store (local.get $o) (f32x4.mul (f32x4.mul (v128.load (local.get $g)) (v128.load (local.get $s))) (v128.load (local.get $u))))
-      (local.set $g (i32.add (local.get $g) (i32.const 16)))
-      (local.set $s (i32.add (local.get $s) (i32.const 16)))
-      (local.set $u (i32.add (local.get $u) (i32.const 16)))
-      (local.set $o (i32.add (local.get $o) (i32.const 16)))
+      (br_if $done (i32.ge_u (local.get $off) (local.get $n4)))
+      (v128.store (i32.add (local.get $o) (local.get $off))
+        (f32x4.mul (f32x4.mul (v128.load (i32.add (local.get $g) (local.get $off))) (v128.load (i32.add (local.get $s) (local.get $off))))
+          (v128.load (i32.add (local.get $u) (local.get $off)))))
+      (local.set $off (i32.add (local.get $off) (i32.const 16)))
       (br $v)))
-    (local.set $n (i32.and (local.get $n) (i32.const 3)))
     (block $tailDone (loop $t
-      (br_if $tailDone (i32.eqz (local.get $n)))
-      (f32.store (local.get $o) (f32.mul (f32.mul (f32.load (local.get $g)) (f32.load (local.get $s))) (f32.load (local.get $u))))
-      (local.set $g (i32.add (local.get $g) (i32.const 4)))
-      (local.set $s (i32.add (local.get $s) (i32.const 4)))
-      (local.set $u (i32.add (local.get $u) (i32.const 4)))
-      (local.set $o (i32.add (local.get $o) (i32.const 4)))
-      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $tailDone (i32.ge_u (local.get $off) (local.get $n)))
+      (f32.store (i32.add (local.get $o) (local.get $off))
+        (f32.mul (f32.mul (f32.load (i32.add (local.get $g) (local.get $off))) (f32.load (i32.add (local.get $s) (local.get $off))))
+          (f32.load (i32.add (local.get $u) (local.get $off)))))
+      (local.set $off (i32.add (local.get $off) (i32.const 4)))
       (br $t))))
 
   ;; Gradients of (g · s) · u with s = sigmoid(g): silu = g · s, du = dy · silu,

@@ -33,8 +33,15 @@ function link(be: WasmBackendLike): Linked | null {
   let entry = linked.get(memory);
   if (entry === undefined) {
     const instance = linkWasmModule(be, MODULE);
-    // 16-byte aligned for the packed tiles' vector loads; held for the heap's lifetime.
-    entry = instance ? { gemm: instance.exports['gemm'] as GemmFn, workspace: ((be.wasm._malloc(WORKSPACE_BYTES + 16) >>> 0) + 15) & ~15 } : null;
+    // 16-byte aligned for the packed tiles' vector loads; held for the heap's lifetime. A failed
+    // malloc (0, or a throw on a full heap) leaves tf.matMul in charge.
+    let raw = 0;
+    try {
+      raw = instance ? be.wasm._malloc(WORKSPACE_BYTES + 16) >>> 0 : 0;
+    } catch {
+      raw = 0;
+    }
+    entry = instance && raw !== 0 ? { gemm: instance.exports['gemm'] as GemmFn, workspace: (raw + 15) & ~15 } : null;
     linked.set(memory, entry);
   }
   return entry;

@@ -11,12 +11,12 @@ export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   /** The heap: exported as asm.memory by the single-threaded builds, made in JS as wasmMemory by the threaded one. */
-  wasm: { asm: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory; _malloc(bytes: number): number };
+  wasm: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory; _malloc(bytes: number): number };
 }
 
 /** The backend's heap memory (see WasmBackendLike.wasm). */
 export function heapMemory(be: WasmBackendLike): WebAssembly.Memory {
-  return (be.wasm.asm.memory ?? be.wasm.wasmMemory)!;
+  return (be.wasm.asm?.memory ?? be.wasm.wasmMemory)!;
 }
 
 /** A compiled module: base64 bytes for an unshared and a shared heap. */
