@@ -8,9 +8,14 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { initNodeBackend } from '../../src/cli/node-webgpu';
-import { GEMM, setWasmGemmEnabled, wasmGemm, wasmGemmAvailable } from '../../src/core/kernels/wasm-gemm';
+import { GEMM, setWasmGemmEnabled, wasmCausalGemm, wasmGemm, wasmGemmAvailable } from '../../src/core/kernels/wasm-gemm';
 import { matMulPlain, matMulTransposeA } from '../../src/core/model/matmul';
 import { Rng } from '../../src/core/rng';
+import { parseConfig } from '../../src/core/model/config';
+import { CausalLM } from '../../src/core/model/causal-lm';
+import { packBatch, tokenLogProbs } from '../../src/core/model/logprobs';
+import { tinyConfig } from '../fixtures/tiny-configs';
+import { randomWeights } from '../fixtures/random-weights';
 
 function randomArray(n: number, rng: Rng): Float32Array {
   return Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
@@ -146,5 +151,97 @@ describe('wasm product kernel', () => {
     } finally {
       setWasmGemmEnabled(true);
     }
+  });
+
+  it('causal attention products equal the full products wherever the causal mask keeps a term (scores above the diagonal: the full value or 0)', async () => {
+    await initNodeBackend('wasm');
+    const rng = new Rng(29);
+    const before = tf.memory().numTensors;
+    for (const [n, rep, T, D] of [[3, 2, 45, 8], [2, 1, 70, 40], [1, 2, 33, 16]] as const) {
+      // Causal probabilities: row r of head h (position t = r mod T) is 0 at keys after t.
+      const p = new Float32Array(n * rep * T * T);
+      for (let e = 0; e < p.length; e++) {
+        const col = e % T;
+        const t = Math.floor(e / T) % T;
+        p[e] = col <= t ? rng.next() : 0;
+      }
+      const probs = tf.tensor3d(p, [n, rep * T, T]);
+      const q = tf.tensor3d(randomArray(n * rep * T * D, rng), [n, rep * T, D]);
+      const k = tf.tensor3d(randomArray(n * T * D, rng), [n, T, D]);
+      const dO = tf.tensor3d(randomArray(n * rep * T * D, rng), [n, rep * T, D]);
+      const check = async (got: tf.Tensor, want: tf.Tensor, keep: (row: number, col: number) => boolean, what: string) => {
+        expect(got.shape).toEqual(want.shape);
+        const [g, w] = [await got.data(), await want.data()];
+        const cols = want.shape[2]!;
+        const rows = want.shape[1]!;
+        let err = 0;
+        let skipped = 0;
+        for (let e = 0; e < w.length; e++) {
+          const row = Math.floor(e / cols) % rows;
+          // Where the mask drops the term: the full value (computed within a block) or 0 (skipped).
+          if (keep(row, e % cols) || g[e] !== 0) err = Math.max(err, Math.abs(g[e]! - w[e]!));
+          else skipped++;
+        }
+        if (what === 'scores' && T > 32) expect(skipped, 'blocks above the diagonal skipped').toBeGreaterThan(0);
+        expect(err, `${what} n ${n} rep ${rep} T ${T} D ${D}`).toBeLessThan(1e-4);
+        tf.dispose([got, want]);
+      };
+      await check(wasmCausalGemm(q, k, false, true, 'cols', T, rep), wasmGemm(q, k, false, true), (r, c) => c <= r % T, 'scores');
+      await check(wasmCausalGemm(probs, k, false, false, 'k', T, rep), wasmGemm(probs, k), () => true, 'p·v');
+      await check(wasmCausalGemm(probs, dO, true, false, 'kT', T, rep), wasmGemm(probs, dO, true, false), () => true, 'pᵀ·dO');
+      tf.dispose([probs, q, k, dO]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => wasmCausalGemm(tf.zeros([1, 4, 2]), tf.zeros([1, 3, 2]), false, true, 'cols', 4, 1)).toThrow(RangeError);
+  });
+
+  it.each(['llama', 'qwen2'] as const)('%s: a training step through the causal products (70 positions, left padding) has the loss and gradients of one without', async (arch) => {
+    await initNodeBackend('wasm');
+    const config = parseConfig(tinyConfig(arch));
+    const weights = randomWeights(config, 5);
+    const rng = new Rng(61);
+    const tok = (n: number) => Array.from({ length: n }, () => 3 + Math.floor(rng.next() * (config.vocabSize - 3)));
+    // Prompts of 30 and 22 tokens (left-padded), completions of 40 and 33: 70 positions, three 32-blocks.
+    const batch = packBatch([tok(30), tok(22)], [tok(40), tok(33)], 0);
+    const before = tf.memory().numTensors;
+    const cm = tf.tensor2d(batch.completionMask, [batch.batch, batch.length]);
+    const run = async (gemm: boolean) => {
+      setWasmGemmEnabled(gemm);
+      try {
+        const model = new CausalLM(config, weights);
+        const info = await tf.profile(async () => {
+          const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
+            const { logprobs, entropy } = tokenLogProbs(model, batch, 1, { completionOnly: true });
+            return tf.sum(tf.mul(tf.add(logprobs, tf.mul(entropy, 0.2)), cm)) as tf.Scalar;
+          }), [...model.weights.values()] as tf.Variable[]);
+          // Variable names differ between the two models; the weights come in the same order.
+          out = { loss: (await value.data())[0]!, grads: await Promise.all(Object.values(grads).map((g) => g.data())) };
+          tf.dispose([value, ...Object.values(grads)]);
+        });
+        model.dispose();
+        return { ...out!, kernels: info.kernelNames };
+      } finally {
+        setWasmGemmEnabled(true);
+      }
+    };
+    let out: { loss: number; grads: tf.TypedArray[] } | undefined;
+    const plain = await run(false);
+    const causal = await run(true);
+    expect(causal.kernels).toContain('TabZeroCausalGemm');
+    expect(plain.kernels).not.toContain('TabZeroCausalGemm');
+    expect(Math.abs(causal.loss - plain.loss)).toBeLessThan(1e-3 * Math.max(1, Math.abs(plain.loss)));
+    let err = 0;
+    let largest = 0;
+    expect(causal.grads.length).toBe(plain.grads.length);
+    for (const [j, g] of plain.grads.entries()) {
+      for (let i = 0; i < g.length; i++) {
+        err = Math.max(err, Math.abs(causal.grads[j]![i]! - g[i]!));
+        largest = Math.max(largest, Math.abs(g[i]!));
+      }
+    }
+    expect(largest).toBeGreaterThan(0.1);
+    expect(err).toBeLessThan(1e-3 * largest);
+    cm.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

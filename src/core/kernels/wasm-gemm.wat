@@ -153,9 +153,10 @@
     (select (local.get $a) (local.get $b) (i32.lt_u (local.get $a) (local.get $b))))
 
   ;; C[i, j] = Σ_k A(i, k) · B(k, j) for i < M, j < N, k < K (all ≥ 1), with A(i, k) at
-  ;; A + i·sAi + k·sAk, B(k, j) at B + k·sBk + j·sBj, C(i, j) at C + i·ldc + 4j (strides in bytes).
+  ;; A + i·sAi + k·sAk, B(k, j) at B + k·sBk + j·sBj, C(i, j) at C + i·ldc + 4j (strides in bytes);
+  ;; with accumulate ≠ 0, C += that sum.
   (func (export "gemm") (param $A i32) (param $sAi i32) (param $sAk i32) (param $B i32) (param $sBk i32) (param $sBj i32)
-                        (param $C i32) (param $ldc i32) (param $M i32) (param $K i32) (param $N i32) (param $ws i32)
+                        (param $C i32) (param $ldc i32) (param $M i32) (param $K i32) (param $N i32) (param $ws i32) (param $accumulate i32)
     (local $Bp i32) (local $tmp i32) (local $k0 i32) (local $kc i32) (local $acc i32) (local $MC i32)
     (local $whole i32) (local $i0 i32) (local $mc i32) (local $pairs i32) (local $p i32) (local $j0 i32)
     (local $cols i32) (local $panel i32) (local $direct i32)
@@ -166,7 +167,7 @@
     (local.set $tmp (i32.add (local.get $Bp) (i32.const 524288)))
     (loop $kblock
       (local.set $kc (call $min (i32.const 256) (i32.sub (local.get $K) (local.get $k0))))
-      (local.set $acc (i32.ne (local.get $k0) (i32.const 0)))
+      (local.set $acc (i32.or (i32.ne (local.get $k0) (i32.const 0)) (local.get $accumulate)))
       (local.set $MC (i32.and (i32.div_u (i32.const 32768) (local.get $kc)) (i32.const -2)))
       (local.set $whole (i32.le_u
         (i32.mul (i32.mul (local.get $kc) (i32.shr_u (i32.add (local.get $N) (i32.const 15)) (i32.const 4))) (i32.const 64))

@@ -72,7 +72,8 @@ export function llamaLayerWithGrad(config: ModelConfig, x: tf.Tensor, weights: M
         k = ropeForward(k, cos, sin);
       }
       const v = splitHeads(lin(h, 'self_attn.v_proj'), B, T, c.numKvHeads, D);
-      const { out, probs } = attentionForward(q, k, v, mask);
+      // Inside this op's own forward: no tape records the attention's products.
+      const { out, probs } = attentionForward(q, k, v, mask, false);
       const o = rows(out);
       const x2 = tf.add(xin, tf.reshape(lin(o, 'self_attn.o_proj'), [B, T, Hd]));
       const h2 = norm(x2, need('post_attention_layernorm.weight'));
