@@ -67,7 +67,9 @@ export function estimateUpdateBytes(c: ModelConfig, s: UpdateShape): UpdateEstim
   // backward the logits' gradient twice (blocks, then joined); with the output projection's own
   // backward the update peaks at ~9.5 logit sizes of activations (a 16k vocabulary, wasm: test/grpo/
   // memory-estimate.test.ts) against 24 for the plain head, so 2.4 × BACKWARD_FACTOR.
-  const head = 4 * c.hiddenSize + (s.compactHead || c.vocabSize >= VOCAB_CHUNKED_MIN ? 2.4 : 6) * c.vocabSize;
+  const head = (s.compactHead || c.vocabSize >= VOCAB_CHUNKED_MIN ? 2.4 : 6) * c.vocabSize;
+  // The final norm runs over every position.
+  const finalNorm = 4 * c.hiddenSize;
   // tf.variableGrads keeps every forward tensor for the backward pass, and the backward pass runs
   // in one tidy scope that keeps every gradient it computes until the micro-batch ends: measured,
   // the peak is BACKWARD_FACTOR times the forward's own tensors (test/grpo/memory-estimate.test.ts).
@@ -82,18 +84,19 @@ export function estimateUpdateBytes(c: ModelConfig, s: UpdateShape): UpdateEstim
   // The head's logits cover only the completion and the last prompt position (tokenLogProbs's
   // completionOnly, as the update asks).
   const headPositions = Math.min(L, s.completionLength + 1);
-  const activations = m * (L * c.numLayers * layers + headPositions * BACKWARD_FACTOR * head) * F32;
+  const activations = m * (L * (c.numLayers * layers + BACKWARD_FACTOR * finalNorm) + headPositions * BACKWARD_FACTOR * head) * F32;
   // Log-probs kept across passes (old policy, reference): rows × completion positions, small.
   const kept = (s.beta > 0 ? 1 : 0) + (s.numIterations > 1 ? 1 : 0);
   fixed += kept * s.rows * L * F32;
   return { fixedBytes: fixed, activationBytes: activations, totalBytes: fixed + activations };
 }
 
-/** The largest single tensor of a micro-batch's update: the logits-sized or the attention-score-sized one. */
+/** The largest single tensor of a micro-batch's update: the logits (completion positions), MLP- or attention-score-sized one. */
 export function largestTensorBytes(c: ModelConfig, s: UpdateShape): number {
   const m = s.microBatch > 0 ? Math.min(s.microBatch, s.rows) : s.rows;
   const L = s.promptLength + s.completionLength;
-  return m * L * Math.max(c.vocabSize, c.intermediateSize, c.numHeads * L) * F32;
+  const headPositions = Math.min(L, s.completionLength + 1);
+  return m * Math.max(headPositions * c.vocabSize, L * c.intermediateSize, L * c.numHeads * L) * F32;
 }
 
 /** Parameters of a Llama-family or GPT-2 config (embeddings once when tied). */

@@ -15,7 +15,10 @@ import { wasmCausalGemm, wasmGemmAvailable } from '../kernels/wasm-gemm';
  * Attention here is a decoder's, always causal: with no cached past (S = T) every key after a
  * query is masked to probability 0, so on wasm the products skip those blocks (about 40% of
  * attention's arithmetic at 156 positions). Only where no tape records these products (they
- * carry no gradient of their own).
+ * carry no gradient of their own). Exact for every query with a real key at or before it; a
+ * left-padding query, whose every key is masked, gets its uniform average over fewer keys: its
+ * position is never a key anyone attends to, its logits are sliced off or masked, and its
+ * gradient is 0, so nothing read changes (test/model/wasm-gemm.test.ts trains through both).
  */
 function causalSkip(T: number, S: number, taped: boolean): boolean {
   return S === T && !taped && wasmGemmAvailable();
