@@ -1,6 +1,7 @@
 /**
  * The Llama layer's elementwise chains on tfjs-wasm as single passes (wasm-fused.wat): SwiGLU
- * and RMSNorm with their gradients, softmax's gradient, the embedding's row gather. tfjs-wasm
+ * and RMSNorm with their gradients, softmax's gradient, the embedding's row gather, and the
+ * log-prob head (wasmTokenStats: two passes a row, its exp a polynomial within ~2 ulp). tfjs-wasm
  * runs each chain as 3–9 kernels that each read and write the whole tensor (the SwiGLU backward
  * alone: sigmoid, five multiplies, a subtraction, an addition over [rows, intermediate]).
  *

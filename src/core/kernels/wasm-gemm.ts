@@ -1,7 +1,7 @@
 /**
  * Float32 matrix products on tfjs-wasm through this project's own WebAssembly kernel
  * (wasm-gemm.wat): 2-D and batched, either operand transposed, read in place from the backend's
- * heap. At the shapes a training step runs it is ~1.5× XNNPACK's 2-D products on V8, and it needs
+ * heap. At the shapes a training step runs it is ~1.3× XNNPACK's 2-D products on V8, and it needs
  * no transposed copies (XNNPACK runs only untransposed products fast) and no per-batch-entry calls.
  *
  * The kernel runs on the calling thread only, so it is used where tfjs-wasm itself runs on one
