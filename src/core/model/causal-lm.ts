@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './types';
 import { EngineInputError, MissingTensorError, TensorShapeError } from './errors';
 import { expectedTensors, gpt2Prefix, type TensorSpec } from './weights';
-import { activation, applyRope, attend, attentionMask, embed, layerNorm, linear, mergeHeads, rmsNorm, ropeInvFreq, ropeTables, splitHeads, swiGLU } from './layers';
+import { activation, applyRope, attend, attentionMask, embed, layerNorm, linear, mergeHeads, recordingGradients, rmsNorm, ropeInvFreq, ropeTables, splitHeads, swiGLU } from './layers';
 import { Rng } from '../rng';
 import { installWasmSharedIdentity } from '../kernels/wasm-identity';
 import { fusedRmsNorm, fusedRopeHeads, fusedSwiGLU, webgpuFusedAvailable } from '../kernels/webgpu-fused';
@@ -260,7 +260,7 @@ export class CausalLM {
     const recompute = wanted && this.trainable && !inp.cache && !inp.returnCache;
     // Training forwards (no cache) take the layer with a hand-written backward pass.
     const handWritten = this.trainable && !inp.cache && !inp.returnCache && layerGradSupported(c);
-    const recording = (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
+    const recording = recordingGradients();
     for (let i = 0; i < c.numLayers; i++) {
       const l = `model.layers.${i}.`;
       if (!recompute && handWritten) {

@@ -167,6 +167,10 @@ export function mergeHeads(x: tf.Tensor, B: number, T: number): tf.Tensor {
  */
 export function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor): tf.Tensor4D {
   if (decodeKernelsUsable() && decodeAttentionFits(q)) return decodeAttention(q, k, v, mask);
-  const taped = (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
-  return attentionForward(q, k, v, mask, taped).out;
+  return attentionForward(q, k, v, mask, recordingGradients()).out;
+}
+
+/** Whether a gradient tape is recording (tf.variableGrads, tf.grads and their kin). */
+export function recordingGradients(): boolean {
+  return (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
 }
