@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM } from '../src/core/model/causal-lm';
 import { packBatch, tokenLogProbs } from '../src/core/model/logprobs';
 import { grpoLoss } from '../src/core/grpo/loss';
-import { lossOptions } from '../src/core/grpo/update';
+import { accumulate, lossOptions } from '../src/core/grpo/update';
 import { validateConfig } from '../src/core/grpo/config';
 import { AdamW } from '../src/core/grpo/optimizer';
 import { Rng } from '../src/core/rng';
@@ -66,16 +66,7 @@ export function updateRunner(model: CausalLM, s: Shape, data: ReturnType<typeof 
       value.dispose();
       mask.dispose();
       adv.dispose();
-      const next: Record<string, tf.Tensor> = {};
-      for (const [name, v] of vars) {
-        const g = grads[v.name]!;
-        next[name] = acc ? tf.add(acc[name]!, g) : g;
-        if (acc) {
-          acc[name]!.dispose();
-          g.dispose();
-        }
-      }
-      acc = next;
+      acc = accumulate(vars, acc, grads);
     }
     await opt.step(acc!, 1e-6);
     for (const g of Object.values(acc!)) g.dispose();

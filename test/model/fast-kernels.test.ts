@@ -20,11 +20,11 @@ import { Rng } from '../../src/core/rng';
 import { tinyConfig } from '../fixtures/tiny-configs';
 import { randomWeights } from '../fixtures/random-weights';
 import { referenceLogits } from './reference';
+import { centralDiff as centralDiffH, maxAbsDiff, randomArray } from '../helpers/numeric';
 import type { BackendName } from '../../src/worker/protocol';
 
-function randomArray(n: number, rng: Rng): Float64Array {
-  return Float64Array.from({ length: n }, () => rng.next() * 2 - 1);
-}
+/** This file's finite-difference step. */
+const centralDiff = (f: (x: Float64Array) => number, x: Float64Array) => centralDiffH(f, x, 1e-4);
 
 /** Σ w ⊙ (a·b) in float64, a [N, M, K], b [N, K, P] (or [N, P, K] when transposed). */
 function refLoss(a: Float64Array, b: Float64Array, w: Float64Array, N: number, M: number, K: number, P: number, tb: boolean): number {
@@ -37,26 +37,6 @@ function refLoss(a: Float64Array, b: Float64Array, w: Float64Array, N: number, M
         s += w[(n * M + i) * P + j]! * acc;
       }
   return s;
-}
-
-function centralDiff(f: (x: Float64Array) => number, x: Float64Array, h = 1e-4): Float64Array {
-  const g = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i]!;
-    x[i] = v + h;
-    const up = f(x);
-    x[i] = v - h;
-    const down = f(x);
-    x[i] = v;
-    g[i] = (up - down) / (2 * h);
-  }
-  return g;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 const BACKENDS: BackendName[] = ['cpu', 'wasm', 'webgpu'];

@@ -8,18 +8,13 @@ import { tinyConfig } from '../fixtures/tiny-configs';
 import { randomWeights } from '../fixtures/random-weights';
 import { referenceLogits } from './reference';
 import type { Architecture } from '../../src/core/model/types';
+import { maxAbsDiff } from '../helpers/numeric';
 
 const ARCHS: Architecture[] = ['llama', 'qwen2', 'qwen3', 'gpt2'];
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
 
 describe.each(ARCHS)('%s forward', (arch) => {
   const config = parseConfig(tinyConfig(arch));

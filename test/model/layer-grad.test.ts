@@ -19,27 +19,13 @@ import { Rng } from '../../src/core/rng';
 import { tinyConfig } from '../fixtures/tiny-configs';
 import { randomWeights } from '../fixtures/random-weights';
 import { referenceLogits } from './reference';
+import { centralDiff as centralDiffH, randomArray } from '../helpers/numeric';
 import type { BackendName } from '../../src/worker/protocol';
 
+/** This file's finite-difference step. */
+const centralDiff = (f: (x: Float64Array) => number, x: Float64Array) => centralDiffH(f, x, 1e-5);
+
 const BACKENDS: BackendName[] = ['cpu', 'wasm', 'webgpu'];
-
-function randomArray(n: number, rng: Rng, scale = 1): Float64Array {
-  return Float64Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale);
-}
-
-function centralDiff(f: (x: Float64Array) => number, x: Float64Array, h = 1e-5): Float64Array {
-  const g = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i]!;
-    x[i] = v + h;
-    const up = f(x);
-    x[i] = v - h;
-    const down = f(x);
-    x[i] = v;
-    g[i] = (up - down) / (2 * h);
-  }
-  return g;
-}
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;

@@ -110,7 +110,7 @@ function disposeChunks(chunks: Chunk[]): void {
 }
 
 /** Adds `grads` into `acc` (disposing both inputs' spent tensors) and returns the sum. */
-function accumulate(vars: ReadonlyMap<string, tf.Variable>, acc: Grads | null, grads: tf.NamedTensorMap): Grads {
+export function accumulate(vars: ReadonlyMap<string, tf.Variable>, acc: Grads | null, grads: tf.NamedTensorMap): Grads {
   const next: Grads = {};
   for (const [name, v] of vars) {
     const g = grads[v.name]!;
