@@ -54,7 +54,7 @@ export function updateRunner(model: CausalLM, s: Shape, data: ReturnType<typeof 
       const mask = tf.tensor2d(batch.completionMask, [e - st, batch.length]);
       const adv = tf.tensor1d(data.advantages.slice(st, e));
       const { value, grads } = tf.variableGrads(() => {
-        const { logprobs, entropy } = tokenLogProbs(model, batch, 1);
+        const { logprobs, entropy } = tokenLogProbs(model, batch, 1, { completionOnly: true });
         const out = grpoLoss(
           { logprobs, oldLogprobs: null, refLogprobs: null, advantages: adv, mask, entropy },
           { ...lossOptions(validateConfig({ loss_type: 'dapo', beta: 0, max_completion_length: s.newTokens })), normalizer: { sequences: rows, tokens, windowTokens: tokens, accumulation: 1 } },
